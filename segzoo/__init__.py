@@ -1,0 +1,20 @@
+"""segzoo: a Keras 3 model zoo for semantic image segmentation."""
+
+from segzoo import backbones, errors
+from segzoo.backbones import list_backbones
+from segzoo.finetune import freeze_encoder, replace_head, unfreeze_encoder
+from segzoo.models import SegmentationModel, build, list_architectures
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SegmentationModel",
+    "backbones",
+    "build",
+    "errors",
+    "freeze_encoder",
+    "list_architectures",
+    "list_backbones",
+    "replace_head",
+    "unfreeze_encoder",
+]

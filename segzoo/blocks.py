@@ -1,0 +1,118 @@
+"""Building blocks that work for 2-D images and 3-D volumes alike.
+
+The number of spatial dimensions is read from the tensor, so one decoder serves both.
+Every layer gets an explicit name: weights move between models by name (replace_head,
+fine-tuning) and names must not depend on how many models the process built before.
+"""
+
+import keras
+from keras import layers, ops
+
+_CONV = {2: layers.Conv2D, 3: layers.Conv3D}
+_CONV_TRANSPOSE = {2: layers.Conv2DTranspose, 3: layers.Conv3DTranspose}
+_MAX_POOL = {2: layers.MaxPooling2D, 3: layers.MaxPooling3D}
+_UPSAMPLE = {2: layers.UpSampling2D, 3: layers.UpSampling3D}
+
+UPSAMPLING_MODES = ("bilinear", "nearest", "transpose")
+
+
+def spatial_dims(x):
+    return len(x.shape) - 2
+
+
+def conv(x, filters, name, kernel_size=3, strides=1, use_bias=False):
+    return _CONV[spatial_dims(x)](
+        filters, kernel_size, strides=strides, padding="same", use_bias=use_bias, name=name
+    )(x)
+
+
+def batch_norm(x, name):
+    return layers.BatchNormalization(name=name)(x)
+
+
+def relu(x, name):
+    return layers.ReLU(name=name)(x)
+
+
+def conv_bn_relu(x, filters, name, kernel_size=3, strides=1):
+    x = conv(x, filters, f"{name}_conv", kernel_size, strides)
+    x = batch_norm(x, f"{name}_bn")
+    return relu(x, f"{name}_relu")
+
+
+def residual_unit(x, filters, name, strides=1, preactivate=True):
+    """(BN-ReLU-conv) x 2 plus an identity or 1x1-projection shortcut (He et al. 2016).
+
+    `preactivate=False` drops the first BN-ReLU, as in the first unit of ResUNet.
+    """
+    shortcut = x
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = conv(x, filters, f"{name}_shortcut_conv", kernel_size=1, strides=strides)
+        shortcut = batch_norm(shortcut, f"{name}_shortcut_bn")
+    if preactivate:
+        x = relu(batch_norm(x, f"{name}_bn1"), f"{name}_relu1")
+    x = conv(x, filters, f"{name}_conv1", strides=strides)
+    x = relu(batch_norm(x, f"{name}_bn2"), f"{name}_relu2")
+    x = conv(x, filters, f"{name}_conv2")
+    return layers.Add(name=f"{name}_add")([shortcut, x])
+
+
+def max_pool(x, name):
+    return _MAX_POOL[spatial_dims(x)](pool_size=2, name=name)(x)
+
+
+def upsample(x, mode, name, filters=None):
+    """Double every spatial size: (bi/tri)linear, nearest, or a learned transposed conv."""
+    dims = spatial_dims(x)
+    if mode == "transpose":
+        return _CONV_TRANSPOSE[dims](filters, kernel_size=2, strides=2, name=name)(x)
+    if mode == "nearest":
+        return _UPSAMPLE[dims](size=2, name=name)(x)
+    if dims == 2:
+        return _UPSAMPLE[2](size=2, interpolation="bilinear", name=name)(x)
+    return LinearUpsampling(name=name)(x)
+
+
+def concatenate(tensors, name):
+    return layers.Concatenate(axis=-1, name=name)(tensors)
+
+
+@keras.saving.register_keras_serializable(package="segzoo")
+class LinearUpsampling(layers.Layer):
+    """Doubles every spatial axis by linear interpolation with half-pixel centres.
+
+    For 2-D input it equals `UpSampling2D(interpolation="bilinear")`; it exists for 3-D
+    volumes, where Keras has no trilinear upsampling layer.
+    """
+
+    def call(self, inputs):
+        x = inputs
+        for axis in range(1, len(inputs.shape) - 1):
+            x = _upsample_axis(x, axis)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return (
+            input_shape[0],
+            *[None if size is None else 2 * size for size in input_shape[1:-1]],
+            input_shape[-1],
+        )
+
+
+def _upsample_axis(x, axis):
+    # out[2i] = 0.25 x[i-1] + 0.75 x[i], out[2i+1] = 0.75 x[i] + 0.25 x[i+1], edges clamped.
+    previous = ops.concatenate([_slice(x, axis, 0, 1), _slice(x, axis, None, -1)], axis=axis)
+    following = ops.concatenate([_slice(x, axis, 1, None), _slice(x, axis, -1, None)], axis=axis)
+    even = 0.25 * previous + 0.75 * x
+    odd = 0.75 * x + 0.25 * following
+    interleaved = ops.stack([even, odd], axis=axis + 1)
+    shape = list(ops.shape(x))
+    shape[0] = -1
+    shape[axis] = 2 * shape[axis]
+    return ops.reshape(interleaved, shape)
+
+
+def _slice(x, axis, start, stop):
+    index = [slice(None)] * len(x.shape)
+    index[axis] = slice(start, stop)
+    return x[tuple(index)]

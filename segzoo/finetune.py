@@ -1,0 +1,88 @@
+"""Fine-tuning helpers: freeze or unfreeze the encoder, swap the head.
+
+Keras reads `trainable` when a model is compiled: call `model.compile(...)` again after
+freezing or unfreezing.
+"""
+
+from keras import layers
+
+from segzoo.errors import ConfigError
+from segzoo.models.segmentation_model import SegmentationModel
+
+HEAD_LAYERS = ("head_conv", "head_activation")
+
+
+def freeze_encoder(model):
+    """Make the encoder non-trainable; its BatchNorm layers then run in inference mode."""
+    _check_model(model)
+    model.encoder.trainable = False
+    model.encoder_freeze = True
+    return model
+
+
+def unfreeze_encoder(model, from_layer=None, freeze_batchnorm=True):
+    """Make the encoder trainable again.
+
+    from_layer: a layer name or index inside the encoder; layers before it stay frozen.
+    freeze_batchnorm: keep BatchNorm layers frozen (inference mode), as Keras recommends
+    when fine-tuning a pretrained encoder on small batches.
+    """
+    _check_model(model)
+    encoder = model.encoder
+    encoder.trainable = True
+    start = _layer_index(encoder, from_layer)
+    for index, layer in enumerate(encoder.layers):
+        frozen = index < start or (freeze_batchnorm and isinstance(layer, layers.BatchNormalization))
+        layer.trainable = not frozen
+    model.encoder_freeze = False
+    return model
+
+
+def replace_head(model, num_classes, activation="sigmoid"):
+    """A new model with a fresh head for `num_classes` / `activation` and every other
+    weight (and trainable flag) copied from `model`."""
+    _check_model(model)
+    config = {**model.get_config(), "num_classes": num_classes, "activation": activation}
+    new_model = SegmentationModel.from_config(config)
+    transfer_weights(model, new_model, skip=HEAD_LAYERS)
+    return new_model
+
+
+def transfer_weights(source, target, skip=()):
+    """Copy weights between same-named layers (nested encoder included), except `skip`."""
+    for layer in target.layers:
+        if layer.name in skip or not layer.weights:
+            continue
+        donor = source.get_layer(layer.name)
+        if layer.name == "encoder":
+            for inner, inner_donor in zip(layer.layers, donor.layers, strict=True):
+                inner.set_weights(inner_donor.get_weights())
+                inner.trainable = inner_donor.trainable
+        else:
+            layer.set_weights(donor.get_weights())
+        layer.trainable = donor.trainable
+
+
+def _layer_index(encoder, from_layer):
+    if from_layer is None:
+        return 0
+    if isinstance(from_layer, int):
+        if not 0 <= from_layer < len(encoder.layers):
+            raise ConfigError(
+                f"from_layer={from_layer} is out of range: the encoder has {len(encoder.layers)} layers."
+            )
+        return from_layer
+    names = [layer.name for layer in encoder.layers]
+    if from_layer not in names:
+        raise ConfigError(
+            f"The encoder has no layer named {from_layer!r}. "
+            "See [layer.name for layer in model.encoder.layers]."
+        )
+    return names.index(from_layer)
+
+
+def _check_model(model):
+    if not isinstance(model, SegmentationModel):
+        raise ConfigError(
+            f"Expected a model built by segzoo.build (a SegmentationModel), got {type(model).__name__}."
+        )

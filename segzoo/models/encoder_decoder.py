@@ -1,0 +1,41 @@
+"""The pix2pix-style decoder of the TensorFlow image segmentation tutorial: per level a
+stride-2 transposed conv, BatchNorm, optional dropout and ReLU, then the skip; the head's
+own stride-2 transposed conv reaches full resolution."""
+
+from keras import layers
+
+from segzoo.errors import ConfigError
+from segzoo import blocks
+from segzoo.models._spec import ARCHITECTURES, ArchitectureSpec
+
+_TRANSPOSE = {2: layers.Conv2DTranspose, 3: layers.Conv3DTranspose}
+
+
+def decode(features, depth, decoder_filters, dropout=0.0):
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"dropout must be in [0, 1), got {dropout!r}.")
+    x = features[2**depth]
+    for stage, width in enumerate(decoder_filters, start=1):
+        name = f"decoder_stage{stage}"
+        x = _TRANSPOSE[blocks.spatial_dims(x)](
+            width, 3, strides=2, padding="same", use_bias=False, name=f"{name}_upsample"
+        )(x)
+        x = blocks.batch_norm(x, f"{name}_bn")
+        if dropout:
+            x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
+        x = blocks.relu(x, f"{name}_relu")
+        x = blocks.concatenate([x, features[2 ** (depth - stage)]], f"{name}_concat")
+    return x
+
+
+ARCHITECTURES.register(
+    "encoder_decoder",
+    ArchitectureSpec(
+        name="encoder_decoder",
+        decode=decode,
+        default_filters=(512, 256, 128, 64),
+        head_upsamples=True,
+        encoder_block="conv",
+        options=("dropout",),
+    ),
+)

@@ -1,0 +1,32 @@
+"""The segmentation head: a conv to `num_classes` channels and the output activation."""
+
+from keras import layers
+
+from segzoo.errors import ConfigError
+from segzoo import blocks
+
+ACTIVATIONS = ("sigmoid", "softmax", None)
+
+
+def check_head(num_classes, activation):
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+        raise ConfigError(f"num_classes must be a positive integer, got {num_classes!r}.")
+    if activation not in ACTIVATIONS:
+        raise ConfigError(
+            f"activation must be 'sigmoid', 'softmax' or None (logits), got {activation!r}."
+        )
+    if activation == "softmax" and num_classes == 1:
+        raise ConfigError(
+            "activation='softmax' with num_classes=1 always outputs 1. For binary segmentation "
+            "use activation='sigmoid' with num_classes=1, or softmax with num_classes=2."
+        )
+
+
+def segmentation_head(x, num_classes, activation, upsample):
+    """The output stays float32 under mixed precision so losses see full precision."""
+    if upsample:
+        transpose = {2: layers.Conv2DTranspose, 3: layers.Conv3DTranspose}[blocks.spatial_dims(x)]
+        x = transpose(num_classes, 3, strides=2, padding="same", name="head_conv")(x)
+    else:
+        x = blocks.conv(x, num_classes, "head_conv", kernel_size=1, use_bias=True)
+    return layers.Activation(activation or "linear", dtype="float32", name="head_activation")(x)

@@ -1,0 +1,197 @@
+"""`SegmentationModel`: a functional keras.Model whose config is the builder's arguments."""
+
+import keras
+
+from segzoo.backbones import get_backbone_spec
+from segzoo.errors import ConfigError, InputShapeError
+from segzoo.models._spec import ARCHITECTURES
+from segzoo.models.heads import check_head, segmentation_head
+
+DEPTHS = (3, 4, 5)
+_MIN_PRETRAINED_SIZE = 32  # keras.applications refuse smaller inputs
+
+
+@keras.saving.register_keras_serializable(package="segzoo")
+class SegmentationModel(keras.Model):
+    """An encoder (`backbone`), a decoder (`architecture`) and a head.
+
+    Built from plain arguments, and `get_config()` returns exactly them, so a `.keras`
+    file, a hub `config.json` and `segzoo.build(**config)` describe the same model.
+    Rebuilding from a config never downloads encoder weights: they come from the file.
+    """
+
+    def __init__(
+        self,
+        architecture,
+        backbone="mobilenetv2",
+        num_classes=1,
+        activation="sigmoid",
+        input_shape=(None, None, 3),
+        encoder_weights=None,
+        encoder_freeze=False,
+        depth=5,
+        decoder_filters=None,
+        name=None,
+        **options,
+    ):
+        trainable = options.pop("trainable", True)
+        arch = ARCHITECTURES.get(architecture)
+        spec = get_backbone_spec(backbone)
+        _check_depth(depth)
+        input_shape = _check_input_shape(input_shape, depth, spec)
+        check_head(num_classes, activation)
+        arch_options, backbone_options = _split_options(options, arch, spec)
+        if spec.name == "none":
+            backbone_options.setdefault("encoder_block", arch.encoder_block)
+        decoder_filters = _decoder_filters(decoder_filters, arch, depth)
+
+        encoder = spec.build(input_shape, encoder_weights, 2**depth, **backbone_options)
+        encoder.trainable = not encoder_freeze
+        inputs = keras.Input(shape=input_shape, name="input")
+        features = encoder(inputs)
+        x = arch.decode(features, depth, decoder_filters, **arch_options)
+        outputs = segmentation_head(x, num_classes, activation, arch.head_upsamples)
+        super().__init__(
+            inputs=inputs,
+            outputs=outputs,
+            name=name or f"{arch.name}_{spec.name}",
+            trainable=trainable,
+        )
+        self.architecture = arch.name
+        self.backbone = spec.name
+        self.num_classes = num_classes
+        self.activation = activation
+        self.model_input_shape = input_shape
+        self.encoder_weights = None if encoder_weights is None else str(encoder_weights)
+        self.encoder_freeze = bool(encoder_freeze)
+        self.depth = depth
+        self.decoder_filters = decoder_filters
+        self.options = dict(options)
+
+    @property
+    def encoder(self):
+        return self.get_layer("encoder")
+
+    def get_config(self):
+        return {
+            "architecture": self.architecture,
+            "backbone": self.backbone,
+            "num_classes": self.num_classes,
+            "activation": self.activation,
+            "input_shape": list(self.model_input_shape),
+            "encoder_weights": self.encoder_weights,
+            "encoder_freeze": self.encoder_freeze,
+            "depth": self.depth,
+            "decoder_filters": list(self.decoder_filters),
+            **self.options,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        # The weights come from the saved file; never fetch ImageNet weights again.
+        return cls(**{**config, "encoder_weights": None})
+
+
+def _split_options(options, arch, spec):
+    unknown = sorted(set(options) - set(arch.options) - set(spec.options))
+    if unknown:
+        valid = sorted(set(arch.options) | set(spec.options)) or ["none"]
+        raise ConfigError(
+            f"Unknown option(s) {', '.join(unknown)} for architecture {arch.name!r} with "
+            f"backbone {spec.name!r}. Valid options: {', '.join(valid)}."
+        )
+    arch_options = {key: options[key] for key in arch.options if key in options}
+    backbone_options = {key: options[key] for key in spec.options if key in options}
+    return arch_options, backbone_options
+
+
+def _decoder_filters(decoder_filters, arch, depth):
+    stages = arch.stages(depth)
+    if decoder_filters is None:
+        return list(arch.default_filters[:stages])
+    filters = list(decoder_filters)
+    if len(filters) != stages or not all(isinstance(f, int) and f > 0 for f in filters):
+        raise ConfigError(
+            f"decoder_filters must be {stages} positive integers for {arch.name!r} with "
+            f"depth={depth} (one per decoder stage), got {decoder_filters!r}."
+        )
+    return filters
+
+
+def _check_depth(depth):
+    if not isinstance(depth, int) or depth not in DEPTHS:
+        raise ConfigError(
+            f"depth must be one of {DEPTHS} (how many times the encoder halves the input), "
+            f"got {depth!r}."
+        )
+
+
+def _check_input_shape(input_shape, depth, spec):
+    shape = tuple(input_shape)
+    if len(shape) not in (3, 4):
+        raise InputShapeError(
+            f"input_shape must be (height, width, channels) or, with backbone='none', "
+            f"(depth, height, width, channels) for volumes; got {input_shape!r}."
+        )
+    if len(shape) == 4 and spec.pretrained:
+        raise InputShapeError(
+            f"Backbone {spec.name!r} is 2-D: it takes input_shape (height, width, channels), "
+            f"got {input_shape!r}. For 3-D volumes use backbone='none'."
+        )
+    if not isinstance(shape[-1], int) or shape[-1] < 1:
+        raise InputShapeError(f"The channel count (last of input_shape) must be known, got {input_shape!r}.")
+    for size in shape[:-1]:
+        _check_spatial_size(size, depth, spec, input_shape)
+    return shape
+
+
+def _check_spatial_size(size, depth, spec, input_shape):
+    if size is None:
+        return
+    multiple = 2**depth
+    if not isinstance(size, int) or size < 1 or size % multiple:
+        lower = (size // multiple) * multiple if isinstance(size, int) else 0
+        nearest = " or ".join(str(n) for n in (lower, lower + multiple) if n > 0)
+        raise InputShapeError(
+            f"input_shape {tuple(input_shape)}: spatial size {size!r} is not a multiple of "
+            f"{multiple} (2**depth with depth={depth}). Nearest valid sizes: {nearest}. "
+            "Resize or pad the input, lower depth, or pass None for a variable size."
+        )
+    if spec.pretrained and size < _MIN_PRETRAINED_SIZE:
+        raise InputShapeError(
+            f"input_shape {tuple(input_shape)}: backbone {spec.name!r} needs spatial sizes of at "
+            f"least {_MIN_PRETRAINED_SIZE}, got {size}."
+        )
+
+
+def build(
+    architecture,
+    backbone="mobilenetv2",
+    num_classes=1,
+    activation="sigmoid",
+    input_shape=(None, None, 3),
+    encoder_weights=None,
+    encoder_freeze=False,
+    depth=5,
+    decoder_filters=None,
+    **architecture_options,
+):
+    """Build a segmentation model. See `SegmentationModel` and docs/architectures.md."""
+    return SegmentationModel(
+        architecture,
+        backbone=backbone,
+        num_classes=num_classes,
+        activation=activation,
+        input_shape=input_shape,
+        encoder_weights=encoder_weights,
+        encoder_freeze=encoder_freeze,
+        depth=depth,
+        decoder_filters=decoder_filters,
+        **architecture_options,
+    )
+
+
+def list_architectures():
+    return ARCHITECTURES.names()
