@@ -46,8 +46,13 @@ def residual_unit(x, filters, name, strides=1, preactivate=True):
     `preactivate=False` drops the first BN-ReLU, as in the first unit of ResUNet.
     """
     shortcut = x
+    if strides != 1:
+        # Subsample, then a 1x1 conv: the same as a strided 1x1 conv (Keras' ResNetV2 does
+        # this too), and TF 2.21's oneDNN crashes in the gradient of strided 1x1 convs
+        # with few channels.
+        shortcut = _MAX_POOL[spatial_dims(x)](pool_size=1, strides=strides, name=f"{name}_shortcut_pool")(x)
     if strides != 1 or x.shape[-1] != filters:
-        shortcut = conv(x, filters, f"{name}_shortcut_conv", kernel_size=1, strides=strides)
+        shortcut = conv(shortcut, filters, f"{name}_shortcut_conv", kernel_size=1)
         shortcut = batch_norm(shortcut, f"{name}_shortcut_bn")
     if preactivate:
         x = relu(batch_norm(x, f"{name}_bn1"), f"{name}_relu1")
@@ -68,8 +73,8 @@ def upsample(x, mode, name, filters=None):
         return _CONV_TRANSPOSE[dims](filters, kernel_size=2, strides=2, name=name)(x)
     if mode == "nearest":
         return _UPSAMPLE[dims](size=2, name=name)(x)
-    if dims == 2:
-        return _UPSAMPLE[2](size=2, interpolation="bilinear", name=name)(x)
+    # Not UpSampling2D(interpolation="bilinear"): it fails in graph mode when spatial
+    # sizes are None (Keras 3.15), and Keras has no trilinear layer for volumes.
     return LinearUpsampling(name=name)(x)
 
 
@@ -79,11 +84,8 @@ def concatenate(tensors, name):
 
 @keras.saving.register_keras_serializable(package="segzoo")
 class LinearUpsampling(layers.Layer):
-    """Doubles every spatial axis by linear interpolation with half-pixel centres.
-
-    For 2-D input it equals `UpSampling2D(interpolation="bilinear")`; it exists for 3-D
-    volumes, where Keras has no trilinear upsampling layer.
-    """
+    """Doubles every spatial axis by linear interpolation with half-pixel centres:
+    bilinear for images (equal to `tf.image.resize`), trilinear for volumes."""
 
     def call(self, inputs):
         x = inputs

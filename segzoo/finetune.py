@@ -39,21 +39,25 @@ def unfreeze_encoder(model, from_layer=None, freeze_batchnorm=True):
 
 
 def replace_head(model, num_classes, activation="sigmoid"):
-    """A new model with a fresh head for `num_classes` / `activation` and every other
-    weight (and trainable flag) copied from `model`."""
+    """A new model for `num_classes` / `activation` with every other weight (and
+    trainable flag) copied from `model`. The head conv is fresh when the class count
+    changes and kept when only the activation does."""
     _check_model(model)
     config = {**model.get_config(), "num_classes": num_classes, "activation": activation}
     new_model = SegmentationModel.from_config(config)
-    transfer_weights(model, new_model, skip=HEAD_LAYERS)
+    transfer_weights(model, new_model, fresh=HEAD_LAYERS)
     return new_model
 
 
-def transfer_weights(source, target, skip=()):
-    """Copy weights between same-named layers (nested encoder included), except `skip`."""
+def transfer_weights(source, target, fresh=()):
+    """Copy weights between same-named layers (the nested encoder layer by layer).
+    Layers named in `fresh` keep their new weights where the shapes differ."""
     for layer in target.layers:
-        if layer.name in skip or not layer.weights:
+        if not layer.weights:
             continue
         donor = source.get_layer(layer.name)
+        if layer.name in fresh and _shapes(layer) != _shapes(donor):
+            continue
         if layer.name == "encoder":
             for inner, inner_donor in zip(layer.layers, donor.layers, strict=True):
                 inner.set_weights(inner_donor.get_weights())
@@ -61,6 +65,10 @@ def transfer_weights(source, target, skip=()):
         else:
             layer.set_weights(donor.get_weights())
         layer.trainable = donor.trainable
+
+
+def _shapes(layer):
+    return [tuple(weight.shape) for weight in layer.weights]
 
 
 def _layer_index(encoder, from_layer):

@@ -43,9 +43,11 @@ class SegmentationModel(keras.Model):
         arch_options, backbone_options = _split_options(options, arch, spec)
         if spec.name == "none":
             backbone_options.setdefault("encoder_block", arch.encoder_block)
-        decoder_filters = _decoder_filters(decoder_filters, arch, depth)
+        _check_decoder_filters(decoder_filters, arch, depth)
 
         encoder = spec.build(input_shape, encoder_weights, 2**depth, **backbone_options)
+        if decoder_filters is None:
+            decoder_filters = _default_decoder_filters(arch, depth, spec, encoder)
         encoder.trainable = not encoder_freeze
         inputs = keras.Input(shape=input_shape, name="input")
         features = encoder(inputs)
@@ -65,7 +67,7 @@ class SegmentationModel(keras.Model):
         self.encoder_weights = None if encoder_weights is None else str(encoder_weights)
         self.encoder_freeze = bool(encoder_freeze)
         self.depth = depth
-        self.decoder_filters = decoder_filters
+        self.decoder_filters = list(decoder_filters)
         self.options = dict(options)
 
     @property
@@ -107,17 +109,25 @@ def _split_options(options, arch, spec):
     return arch_options, backbone_options
 
 
-def _decoder_filters(decoder_filters, arch, depth):
-    stages = arch.stages(depth)
+def _check_decoder_filters(decoder_filters, arch, depth):
     if decoder_filters is None:
-        return list(arch.default_filters[:stages])
-    filters = list(decoder_filters)
+        return
+    stages = arch.stages(depth)
+    filters = list(decoder_filters) if isinstance(decoder_filters, (list, tuple)) else []
     if len(filters) != stages or not all(isinstance(f, int) and f > 0 for f in filters):
         raise ConfigError(
             f"decoder_filters must be {stages} positive integers for {arch.name!r} with "
             f"depth={depth} (one per decoder stage), got {decoder_filters!r}."
         )
-    return filters
+
+
+def _default_decoder_filters(arch, depth, spec, encoder):
+    """A plain encoder is mirrored (the classic U-Net); pretrained ones get the
+    architecture's defaults, as segmentation_models.pytorch does."""
+    stages = arch.stages(depth)
+    if spec.pretrained:
+        return list(arch.default_filters[:stages])
+    return [encoder.output[2 ** (depth - stage)].shape[-1] for stage in range(1, stages + 1)]
 
 
 def _check_depth(depth):

@@ -1,0 +1,88 @@
+import json
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+# Every backbone family the issue names; the full list is checked in test_backbones.py.
+FAMILIES = ("mobilenetv2", "resnet50", "resnet50v2", "efficientnetb0", "efficientnetv2b0", "none")
+ARCHITECTURES = ("unet", "resunet", "encoder_decoder")
+
+
+def small_options(backbone):
+    """Keep the from-scratch encoder small: the tests check wiring, not capacity."""
+    return {"encoder_filters": 4} if backbone == "none" else {}
+
+
+def run_python(code, timeout=300):
+    """Run `code` in a fresh interpreter (nothing imported yet) and return its stdout."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env
+    )
+    assert result.returncode == 0, f"subprocess failed:\n{result.stdout}\n{result.stderr[-4000:]}"
+    return result.stdout
+
+
+_LOADER = """
+import sys, json
+import numpy as np, keras, segzoo
+for line in sys.stdin:
+    request = json.loads(line)
+    model = keras.saving.load_model(request["model"])
+    got = model(np.load(request["x"]), training=False)
+    np.save(request["out"], keras.ops.convert_to_numpy(got))
+    print(json.dumps({"class": type(model).__name__}), flush=True)
+"""
+
+
+class FreshLoader:
+    """A separate interpreter that has run nothing but `import segzoo` (and loads).
+
+    It loads `.keras` files with plain `keras.saving.load_model`, no custom_objects;
+    one process per test worker saves paying the TensorFlow import for every model.
+    """
+
+    def __init__(self):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _LOADER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, env=env,
+        )
+
+    def predict(self, model_path, x, workdir):
+        np.save(workdir / "x.npy", x)
+        request = {"model": str(model_path), "x": str(workdir / "x.npy"), "out": str(workdir / "got.npy")}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        reply = self.process.stdout.readline()
+        assert reply, "the loader process died; run the load by hand to see why"
+        return json.loads(reply)["class"], np.load(workdir / "got.npy")
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def fresh_loader():
+    loader = FreshLoader()
+    yield loader
+    loader.close()
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
+    yield
+    keras.backend.clear_session()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,128 @@
+"""One tester for every architecture x backbone family: shapes, a training step that
+lowers the loss, and a `.keras` round trip in a fresh process."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import ARCHITECTURES, FAMILIES, small_options
+
+import segzoo
+
+NUM_CLASSES = 3
+
+
+def _batch(rng, shape, num_classes=NUM_CLASSES, batch=2):
+    x = rng.uniform(-1, 1, size=(batch, *shape)).astype("float32")
+    y = rng.integers(0, num_classes, size=(batch, *shape[:-1])).astype("int32")
+    return x, y
+
+
+def _train_step_lowers_loss(model, x, y):
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=loss, run_eagerly=True)
+    before = float(loss(y, model(x, training=True)))
+    model.train_on_batch(x, y)
+    after = float(loss(y, model(x, training=True)))
+    assert np.isfinite(before) and after < before, (before, after)
+
+
+def _predict(model, x):
+    return keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def _round_trip_in_fresh_process(model, x, tmp_path, fresh_loader):
+    expected = _predict(model, x)
+    model.save(tmp_path / "model.keras")
+    loaded_class, got = fresh_loader.predict(tmp_path / "model.keras", x, tmp_path)
+    assert loaded_class == "SegmentationModel"
+    np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("backbone", FAMILIES)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_2d_builds_trains_and_round_trips(architecture, backbone, rng, tmp_path, fresh_loader):
+    model = segzoo.build(
+        architecture,
+        backbone=backbone,
+        num_classes=NUM_CLASSES,
+        activation="softmax",
+        input_shape=(64, 64, 3),
+        **small_options(backbone),
+    )
+    x, y = _batch(rng, (64, 64, 3))
+    assert _predict(model, x).shape == (2, 64, 64, NUM_CLASSES)
+    _train_step_lowers_loss(model, x, y)
+    _round_trip_in_fresh_process(model, x, tmp_path, fresh_loader)
+
+
+@pytest.mark.parametrize("backbone", FAMILIES)
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_2d_variable_size(architecture, backbone, rng):
+    model = segzoo.build(
+        architecture, backbone=backbone, num_classes=2, activation=None, **small_options(backbone)
+    )
+    assert model.input_shape == (None, None, None, 3)
+    for size in (64, 96):
+        x, _ = _batch(rng, (size, size, 3))
+        assert _predict(model, x).shape == (2, size, size, 2)
+
+
+def test_variable_size_in_graph_mode(rng):
+    """predict() runs a traced graph, where spatial sizes are unknown tensors."""
+    model = segzoo.build("unet", backbone="mobilenetv2", num_classes=2)
+    x, _ = _batch(rng, (96, 64, 3))
+    assert model.predict(x, verbose=0).shape == (2, 96, 64, 2)
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_3d_builds_trains_and_round_trips(architecture, rng, tmp_path, fresh_loader):
+    model = segzoo.build(
+        architecture,
+        backbone="none",
+        num_classes=NUM_CLASSES,
+        activation="softmax",
+        input_shape=(32, 32, 32, 1),
+        encoder_filters=2,
+    )
+    assert any(isinstance(layer, keras.layers.Conv3D) for layer in model.encoder.layers)
+    x, y = _batch(rng, (32, 32, 32, 1), batch=1)
+    assert _predict(model, x).shape == (1, 32, 32, 32, NUM_CLASSES)
+    _train_step_lowers_loss(model, x, y)
+    _round_trip_in_fresh_process(model, x, tmp_path, fresh_loader)
+
+
+def test_3d_variable_size(rng):
+    model = segzoo.build(
+        "unet", backbone="none", num_classes=2, input_shape=(None, None, None, 1), depth=3, encoder_filters=2
+    )
+    x, _ = _batch(rng, (16, 24, 8, 1), batch=1)
+    assert model.predict(x, verbose=0).shape == (1, 16, 24, 8, 2)
+
+
+@pytest.mark.parametrize("activation, low, high", [("sigmoid", 0, 1), ("softmax", 0, 1)])
+def test_head_activation_ranges(activation, low, high, rng):
+    model = segzoo.build("unet", backbone="none", num_classes=3, activation=activation,
+                         input_shape=(32, 32, 3), encoder_filters=4)
+    out = _predict(model, _batch(rng, (32, 32, 3))[0])
+    assert out.min() >= low and out.max() <= high
+    if activation == "softmax":
+        np.testing.assert_allclose(out.sum(-1), 1.0, atol=1e-5)
+
+
+def test_multilabel_sigmoid_and_logits_heads(rng):
+    x = _batch(rng, (32, 32, 3))[0]
+    logits = segzoo.build("unet", backbone="none", num_classes=3, activation=None,
+                          input_shape=(32, 32, 3), encoder_filters=4)
+    sigmoid = segzoo.replace_head(logits, num_classes=3, activation="sigmoid")
+    # Same weights, different head activation: sigmoid(logits) == sigmoid head output.
+    raw = _predict(logits, x)
+    np.testing.assert_allclose(_predict(sigmoid, x), 1 / (1 + np.exp(-raw)), atol=1e-5)
+
+
+def test_biomedical_resunet_is_one_call():
+    model = segzoo.build("resunet", backbone="none", num_classes=4, activation="softmax",
+                         input_shape=(224, 224, 3), depth=4, encoder_filters=(16, 32, 64, 128, 256))
+    widths = [model.encoder.output[stride].shape[-1] for stride in (1, 2, 4, 8, 16)]
+    assert widths == [16, 32, 64, 128, 256]
+    assert list(model.decoder_filters) == [128, 64, 32, 16]  # mirrors the encoder
+    assert model.output_shape == (None, 224, 224, 4)

@@ -1,0 +1,152 @@
+"""Every backbone yields features at the strides it claims; encoder weights from a
+file land exactly; 1- and N-channel inputs adapt the first convolution."""
+
+import time
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+import segzoo
+from segzoo.backbones import get_backbone_spec
+from segzoo.errors import ConfigError, WeightsError
+
+SIZE = 64
+
+
+@pytest.mark.parametrize("name", segzoo.list_backbones())
+def test_features_sit_at_their_strides(name):
+    spec = get_backbone_spec(name)
+    options = {"encoder_filters": 2} if name == "none" else {}
+    encoder = spec.build((SIZE, SIZE, 3), None, 32, **options)
+    assert sorted(encoder.output) == sorted(spec.strides)
+    for stride, feature in encoder.output.items():
+        assert feature.shape[1:3] == (SIZE // stride, SIZE // stride), (stride, feature.shape)
+
+
+@pytest.mark.parametrize("depth", [3, 4])
+def test_encoder_is_cut_at_depth(depth):
+    model = segzoo.build("unet", backbone="resnet50", input_shape=(SIZE, SIZE, 3), depth=depth)
+    assert max(model.encoder.output) == 2**depth
+    names = [layer.name for layer in model.encoder.layers]
+    assert "conv5_block3_out" not in names  # stride 32 is never computed
+
+
+def test_3d_features_sit_at_their_strides():
+    encoder = get_backbone_spec("none").build((32, 16, 32, 1), None, 8, encoder_filters=2)
+    for stride, feature in encoder.output.items():
+        assert feature.shape[1:4] == (32 // stride, 16 // stride, 32 // stride)
+
+
+def test_unet_resnet50_parameter_count_matches_smp():
+    model = segzoo.build("unet", backbone="resnet50", num_classes=4, activation="softmax",
+                         input_shape=(256, 256, 3))
+    smp_unet_resnet50 = 32.52e6  # segmentation_models.pytorch Unet("resnet50", classes=4)
+    assert abs(model.count_params() / smp_unet_resnet50 - 1) < 0.05, model.count_params()
+
+
+def _randomised_mobilenet(channels=3):
+    app = keras.applications.MobileNetV2(include_top=False, weights=None,
+                                         input_shape=(SIZE, SIZE, channels))
+    rng = np.random.default_rng(1)
+    for layer in app.layers:
+        # Random values everywhere (BatchNorm statistics too) so equality means something.
+        layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32") for w in layer.get_weights()])
+    return app
+
+
+def _encoder_weights_by_name(model):
+    return {layer.name: layer.get_weights() for layer in model.encoder.layers if layer.weights}
+
+
+@pytest.fixture(scope="module")
+def mobilenet_file(tmp_path_factory):
+    app = _randomised_mobilenet()
+    path = tmp_path_factory.mktemp("weights") / "mobilenet_v2_no_top.weights.h5"
+    app.save_weights(path)
+    return app, path
+
+
+def test_weights_file_lands_exactly_in_encoder(mobilenet_file):
+    app, path = mobilenet_file
+    model = segzoo.build("unet", backbone="mobilenetv2", input_shape=(SIZE, SIZE, 3), encoder_weights=path)
+    loaded = _encoder_weights_by_name(model)
+    assert len(loaded) > 50
+    for name, values in loaded.items():
+        for got, want in zip(values, app.get_layer(name).get_weights(), strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_legacy_h5_weights_file_as_keras_applications_ships(tmp_path):
+    """The ImageNet files keras.applications downloads are in the legacy HDF5 layout."""
+    from keras.src.legacy.saving import legacy_h5_format
+
+    app = _randomised_mobilenet()
+    path = tmp_path / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    with h5py.File(path, "w") as file:
+        legacy_h5_format.save_weights_to_hdf5_group(file, app)
+    model = segzoo.build("unet", backbone="mobilenetv2", input_shape=(SIZE, SIZE, 3), encoder_weights=path)
+    np.testing.assert_array_equal(model.encoder.get_layer("Conv1").get_weights()[0],
+                                  app.get_layer("Conv1").get_weights()[0])
+
+
+@pytest.mark.parametrize("channels", [1, 5])
+def test_pretrained_first_conv_adapts_to_channels(mobilenet_file, channels):
+    app, path = mobilenet_file
+    model = segzoo.build("unet", backbone="mobilenetv2", input_shape=(SIZE, SIZE, channels),
+                         encoder_weights=path)
+    kernel = model.encoder.get_layer("Conv1").get_weights()[0]
+    original = app.get_layer("Conv1").get_weights()[0]  # (3, 3, 3, 32)
+    if channels == 1:
+        expected = original.sum(axis=2, keepdims=True)
+    else:  # segmentation_models.pytorch: repeat the RGB filters cyclically, scale by 3/N
+        expected = np.concatenate([original, original[:, :, :2]], axis=2) * 3 / 5
+    np.testing.assert_allclose(kernel, expected, rtol=1e-6)
+    # Every later layer is untouched.
+    np.testing.assert_array_equal(model.encoder.get_layer("block_16_project").get_weights()[0],
+                                  app.get_layer("block_16_project").get_weights()[0])
+
+
+def test_one_channel_efficientnet_adapts_its_normalization(tmp_path):
+    app = keras.applications.EfficientNetB0(include_top=False, weights=None, input_shape=(SIZE, SIZE, 3))
+    norm = next(layer for layer in app.layers if isinstance(layer, keras.layers.Normalization))
+    mean, variance, count = norm.get_weights()
+    norm.set_weights([np.array([1.0, 2.0, 6.0], "float32"), variance, count])
+    app.save_weights(tmp_path / "b0.weights.h5")
+    model = segzoo.build("unet", backbone="efficientnetb0", input_shape=(SIZE, SIZE, 1),
+                         encoder_weights=tmp_path / "b0.weights.h5")
+    adapted = next(layer for layer in model.encoder.layers if isinstance(layer, keras.layers.Normalization))
+    np.testing.assert_allclose(adapted.get_weights()[0], [3.0])
+
+
+def test_imagenet_without_network_fails_fast_with_a_way_out(monkeypatch, tmp_path):
+    # Point the download at a closed loopback port: no test may reach the internet.
+    from keras.src.applications import mobilenet_v2
+
+    monkeypatch.setattr(mobilenet_v2, "BASE_WEIGHT_PATH", "http://127.0.0.1:9/weights/")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    started = time.monotonic()
+    with pytest.raises(WeightsError) as error:
+        segzoo.build("unet", backbone="mobilenetv2", input_shape=(SIZE, SIZE, 3), encoder_weights="imagenet")
+    assert time.monotonic() - started < 30  # a guard against retry loops, not a speed goal
+    message = str(error.value)
+    assert "encoder_weights='/path/to/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_" in message
+    assert "no_top.h5'" in message and "encoder_weights=None" in message
+
+
+def test_missing_weights_file(tmp_path):
+    with pytest.raises(WeightsError, match="does not exist"):
+        segzoo.build("unet", backbone="resnet50", input_shape=(SIZE, SIZE, 3),
+                     encoder_weights=tmp_path / "nope.h5")
+
+
+def test_weights_file_of_another_backbone(mobilenet_file):
+    _, path = mobilenet_file
+    with pytest.raises(WeightsError, match="ResNet50"):
+        segzoo.build("unet", backbone="resnet50", input_shape=(SIZE, SIZE, 3), encoder_weights=path)
+
+
+def test_plain_backbone_refuses_pretrained_weights():
+    with pytest.raises(ConfigError, match="trained from scratch"):
+        segzoo.build("unet", backbone="none", encoder_weights="imagenet")
