@@ -150,3 +150,18 @@ def test_weights_file_of_another_backbone(mobilenet_file):
 def test_plain_backbone_refuses_pretrained_weights():
     with pytest.raises(ConfigError, match="trained from scratch"):
         segzoo.build("unet", backbone="none", encoder_weights="imagenet")
+
+
+@pytest.mark.parametrize("backbone", ["mobilenetv2", "resnet50v2", "efficientnetb0"])
+@pytest.mark.parametrize("channels", [1, 4])
+def test_any_channel_count_without_pretrained_weights(backbone, channels):
+    model = segzoo.build("unet", backbone=backbone, num_classes=2, input_shape=(SIZE, SIZE, channels))
+    x = np.zeros((1, SIZE, SIZE, channels), "float32")
+    assert keras.ops.convert_to_numpy(model(x)).shape == (1, SIZE, SIZE, 2)
+
+
+def test_mobilenet_width_multiplier():
+    narrow = segzoo.build("unet", backbone="mobilenetv2", input_shape=(SIZE, SIZE, 3), alpha=0.35)
+    wide = segzoo.build("unet", backbone="mobilenetv2", input_shape=(SIZE, SIZE, 3))
+    assert narrow.encoder.count_params() < wide.encoder.count_params() / 3
+    assert narrow.get_config()["alpha"] == 0.35

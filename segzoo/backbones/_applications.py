@@ -2,6 +2,7 @@
 
 import os
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -46,7 +47,10 @@ def _check_weights_argument(weights):
 
 def _instantiate(application, input_shape, weights, **kwargs):
     try:
-        return application(include_top=False, weights=weights, input_shape=input_shape, **kwargs)
+        with warnings.catch_warnings():
+            # segzoo supports any channel count on purpose (see _copy_adapting_channels).
+            warnings.filterwarnings("ignore", message="This model usually expects 1 or 3 input channels")
+            return application(include_top=False, weights=weights, input_shape=input_shape, **kwargs)
     except Exception as error:
         if weights == "imagenet" and _is_download_failure(error):
             raise WeightsError(_download_message(application, error)) from error
