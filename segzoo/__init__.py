@@ -1,6 +1,6 @@
 """segzoo: a Keras 3 model zoo for semantic image segmentation."""
 
-from segzoo import backbones, errors
+from segzoo import backbones, errors, losses
 from segzoo.backbones import list_backbones
 from segzoo.finetune import freeze_encoder, replace_head, unfreeze_encoder
 from segzoo.models import SegmentationModel, build, list_architectures
@@ -15,6 +15,7 @@ __all__ = [
     "freeze_encoder",
     "list_architectures",
     "list_backbones",
+    "losses",
     "replace_head",
     "unfreeze_encoder",
 ]

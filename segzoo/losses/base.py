@@ -1,0 +1,102 @@
+"""Base classes: option validation, per-pixel sample weights, `+` and `*`.
+
+Keras applies `sample_weight` after `call()` returns, which cannot weigh the pixels
+inside a ratio of sums; so segzoo losses take it in `__call__` and reduce themselves.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+from segzoo.errors import ConfigError
+from segzoo.losses._stats import MODES, prepare
+
+
+class SegmentationLoss(keras.losses.Loss):
+    """Options every segzoo loss shares: mode, from_logits, class_weights, ignore_index."""
+
+    def __init__(self, mode=None, from_logits=False, class_weights=None, ignore_index=None, name=None):
+        super().__init__(name=name)
+        if mode is not None and mode not in MODES:
+            raise ConfigError(f"mode must be one of {MODES} or None (from the channel count), got {mode!r}.")
+        if ignore_index is not None and not isinstance(ignore_index, int):
+            raise ConfigError(f"ignore_index must be an integer label value or None, got {ignore_index!r}.")
+        self.mode = mode
+        self.from_logits = bool(from_logits)
+        self.class_weights = check_class_weights(class_weights)
+        self.ignore_index = ignore_index
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        prepared = prepare(
+            y_true, y_pred, self.mode, self.ignore_index, sample_weight, self.from_logits,
+            activate=self.uses_probabilities,
+        )
+        return self.compute(prepared)
+
+    # Region losses work on probabilities; pixel losses take logits raw for stable logs.
+    uses_probabilities = True
+
+    def call(self, y_true, y_pred):
+        return self(y_true, y_pred)
+
+    def compute(self, prepared):
+        raise NotImplementedError
+
+    def class_weight_vector(self, channels):
+        if self.class_weights is None:
+            return ops.ones((channels,), "float32")
+        if len(self.class_weights) != channels:
+            raise ValueError(
+                f"class_weights has {len(self.class_weights)} values but the predictions have "
+                f"{channels} classes: give one weight per class."
+            )
+        return ops.convert_to_tensor(self.class_weights, "float32")
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "mode": self.mode,
+            "from_logits": self.from_logits,
+            "class_weights": self.class_weights,
+            "ignore_index": self.ignore_index,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __add__(self, other):
+        from segzoo.losses.combined import Combo
+
+        return Combo.of(self) + other
+
+    def __radd__(self, other):
+        if other == 0:  # sum([...]) starts from 0
+            return self
+        return NotImplemented
+
+    def __mul__(self, factor):
+        from segzoo.losses.combined import Combo
+
+        return Combo.of(self) * factor
+
+    __rmul__ = __mul__
+
+
+def check_class_weights(class_weights):
+    if class_weights is None:
+        return None
+    weights = [float(w) for w in class_weights]
+    if any(w < 0 or not math.isfinite(w) for w in weights) or not any(weights):
+        raise ConfigError(
+            f"class_weights must be finite, non-negative and not all zero, got {list(class_weights)}. "
+            "They are aggregated as sum(w_c * L_c) / sum(w_c); use 0 to drop a class."
+        )
+    return weights
+
+
+def weighted_mean(values, weights):
+    """sum(w * v) / sum(w), and 0 when every weight is 0 (nothing to learn from)."""
+    total = ops.sum(weights)
+    return ops.sum(values * weights) / ops.where(ops.equal(total, 0.0), 1.0, total)

@@ -1,0 +1,398 @@
+"""Losses: hand-checkable tables, a NumPy re-implementation on random inputs, options,
+absent classes, stability, and serialization."""
+
+import keras
+import numpy as np
+import pytest
+import reference_losses as ref
+import tensorflow as tf
+from conftest import run_python
+
+from segzoo import losses
+from segzoo.errors import ConfigError
+
+# One 2x2 image, classes [[0, 1], [2, 2]]; every pixel gives its true class 2/3 and the
+# others 1/6. Per class: class 0 and 1: TP 2/3, FP 1/2, FN 1/3; class 2: TP 4/3, FP 1/3, FN 2/3.
+LABELS = np.array([[[0, 1], [2, 2]]])
+PROBS = (0.5 * np.eye(3)[LABELS] + 0.5 / 3).astype("float32")
+
+
+def value(loss, y_true, y_pred, sample_weight=None):
+    return float(keras.ops.convert_to_numpy(loss(y_true, y_pred, sample_weight)))
+
+
+TABLE = [
+    (losses.Dice(smooth=0), 1 - (8 / 13 + 8 / 13 + 8 / 11) / 3),
+    (losses.Jaccard(smooth=0), 1 - (4 / 9 + 4 / 9 + 4 / 7) / 3),
+    # Tversky(0.5, 0.5) is Dice.
+    (losses.Tversky(alpha=0.5, beta=0.5, smooth=0), 1 - (8 / 13 + 8 / 13 + 8 / 11) / 3),
+    # Tversky(1, 1) is Jaccard.
+    (losses.Tversky(alpha=1, beta=1, smooth=0), 1 - (4 / 9 + 4 / 9 + 4 / 7) / 3),
+    # class 0: (2/3) / (2/3 + 0.3 * 1/2 + 0.7 * 1/3) = 40/63; class 2: (4/3)/(4/3 + 0.1 + 14/30) = 40/57
+    (losses.Tversky(alpha=0.3, beta=0.7, smooth=0), 1 - (40 / 63 + 40 / 63 + 40 / 57) / 3),
+    (losses.FocalTversky(alpha=0.3, beta=0.7, gamma=0.5, smooth=0),
+     ((23 / 63) ** 0.5 * 2 + (17 / 57) ** 0.5) / 3),
+    # Class weights: sum(w_c L_c) / sum(w_c).
+    (losses.Dice(smooth=0, class_weights=[1, 0, 3]), ((1 - 8 / 13) + 3 * (1 - 8 / 11)) / 4),
+    (losses.Dice(smooth=0, class_indexes=[2]), 1 - 8 / 11),
+    # F2: (5 TP) / (5 TP + 4 FN + FP); class 0: (10/3) / (10/3 + 4/3 + 1/2) = 20/31; class 2: (20/3)/(20/3 + 8/3 + 1/3) = 20/29
+    (losses.Dice(beta=2, smooth=0), 1 - (20 / 31 + 20 / 31 + 20 / 29) / 3),
+    # Generalized dice, uniform weights: 1 - 2 sum TP / sum (2TP + FP + FN) = 1 - (16/3) / (16/3 + 4/3 + 4/3)
+    (losses.GeneralizedDice(weighting="uniform", smooth=0), 1 - 2 / 3),
+    # "simple": w = 1, 1, 1/2: num = 2 (2/3 + 2/3 + 2/3) = 4; den = 13/6 + 13/6 + 11/3 * 1/2 = 37/6
+    (losses.GeneralizedDice(weighting="simple", smooth=0), 1 - 24 / 37),
+    # "square": w = 1, 1, 1/4: num = 2 (4/3 + 1/3) = 10/3; den = 13/3 + 11/12 = 63/12
+    (losses.GeneralizedDice(weighting="square", smooth=0), 1 - (10 / 3) / (63 / 12)),
+    (losses.CrossEntropy(), -np.log(2 / 3)),
+    # Class-weighted CE is the weighted mean over pixels: (1 + 0 + 2 + 2) * -log(2/3) / 5.
+    (losses.CrossEntropy(class_weights=[1, 0, 2]), -np.log(2 / 3)),
+    (losses.CrossEntropy(label_smoothing=0.3), -(0.8 * np.log(2 / 3) + 0.2 * np.log(1 / 6))),
+    (losses.Focal(gamma=2), -((1 / 3) ** 2) * np.log(2 / 3)),
+    (losses.Focal(gamma=0), -np.log(2 / 3)),
+    (losses.Focal(gamma=1, alpha=[0.25, 0.5, 1.0]), -(1 / 3) * np.log(2 / 3) * (0.25 + 0.5 + 2) / 4),
+    (losses.Dice(smooth=0) + 2 * losses.Focal(gamma=2),
+     1 - (8 / 13 + 8 / 13 + 8 / 11) / 3 - 2 * (1 / 3) ** 2 * np.log(2 / 3)),
+]
+
+
+@pytest.mark.parametrize("loss, expected", TABLE, ids=[f"{i}-{type(c[0]).__name__}" for i, c in enumerate(TABLE)])
+def test_hand_computed_values(loss, expected):
+    assert value(loss, LABELS, PROBS) == pytest.approx(expected, abs=1e-6)
+
+
+# Binary: truth [1, 0, 0, 1], p [0.8, 0.2, 0.6, 0.4]: TP 1.2, FP 0.8, FN 0.8.
+BINARY_TRUTH = np.array([[[1, 0], [0, 1]]])
+BINARY_PROBS = np.array([[[[0.8], [0.2]], [[0.6], [0.4]]]], "float32")
+
+
+@pytest.mark.parametrize(
+    "loss, expected",
+    [
+        (losses.Dice(smooth=0), 1 - 2.4 / 4.0),
+        (losses.Jaccard(smooth=0), 1 - 1.2 / 2.8),
+        (losses.CrossEntropy(), -(2 * np.log(0.8) + 2 * np.log(0.4)) / 4),
+        (losses.CrossEntropy(class_weights=[1, 3]),
+         -(3 * np.log(0.8) + np.log(0.8) + np.log(0.4) + 3 * np.log(0.4)) / 8),
+        (losses.BalancedCrossEntropy(beta=0.75),
+         -(0.75 * (np.log(0.8) + np.log(0.4)) + 0.25 * (np.log(0.8) + np.log(0.4))) / 4),
+        (losses.Focal(gamma=2, alpha=0.25),
+         -(0.25 * 0.04 * np.log(0.8) + 0.75 * 0.04 * np.log(0.8) + 0.75 * 0.36 * np.log(0.4)
+           + 0.25 * 0.36 * np.log(0.4)) / 4),
+    ],
+)
+def test_binary_hand_computed_values(loss, expected):
+    assert value(loss, BINARY_TRUTH, BINARY_PROBS) == pytest.approx(expected, abs=1e-6)
+    assert value(loss, BINARY_TRUTH[..., None], BINARY_PROBS) == pytest.approx(expected, abs=1e-6)
+
+
+def _random_case(rng, shape=(3, 6, 5), classes=4):
+    labels = rng.integers(0, classes, size=shape)
+    logits = rng.normal(size=(*shape, classes)) * 2
+    weight = rng.uniform(0, 2, size=shape)
+    return labels, logits.astype("float32"), weight.astype("float32")
+
+
+REGION_REFERENCES = [
+    (losses.Dice, ref.dice_loss, {}),
+    (losses.Dice, lambda t, p, w, **k: ref.dice_loss(t, p, w, beta=0.5, **k), {"beta": 0.5}),
+    (losses.Jaccard, ref.jaccard_loss, {}),
+    (losses.Tversky, lambda t, p, w, **k: ref.tversky_loss(t, p, w, 0.2, 0.8, **k), {"alpha": 0.2, "beta": 0.8}),
+    (losses.FocalTversky, lambda t, p, w, **k: ref.tversky_loss(t, p, w, 0.3, 0.7, gamma=0.75, **k), {}),
+]
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("cls, reference, options", REGION_REFERENCES)
+def test_region_losses_match_numpy(cls, reference, options, per_image, rng):
+    labels, logits, weight = _random_case(rng)
+    kwargs = {"per_image": per_image, "smooth": 0.5, "class_weights": [1.0, 2.0, 0.5, 0.0]}
+    loss = cls(from_logits=True, **options, **kwargs)
+    expected = reference(ref.one_hot(labels, 4), ref.softmax(logits.astype(float)), weight[..., None], **kwargs)
+    assert value(loss, labels, logits, weight) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("weighting", ["square", "simple", "uniform"])
+def test_generalized_dice_matches_numpy(weighting, per_image, rng):
+    labels, logits, weight = _random_case(rng)
+    labels[0][labels[0] == 3] = 0  # class 3 absent from image 0
+    loss = losses.GeneralizedDice(weighting=weighting, per_image=per_image, from_logits=True, smooth=1e-5)
+    expected = ref.generalized_dice_loss(ref.one_hot(labels, 4), ref.softmax(logits.astype(float)),
+                                         weight[..., None], weighting, per_image, smooth=1e-5)
+    assert value(loss, labels, logits, weight) == pytest.approx(expected, rel=1e-5)
+
+
+def test_pixel_losses_match_numpy(rng):
+    labels, logits, weight = _random_case(rng)
+    probs = ref.softmax(logits.astype(float))
+    ce = losses.CrossEntropy(from_logits=True, class_weights=[1, 2, 0.5, 3], label_smoothing=0.1)
+    assert value(ce, labels, logits, weight) == pytest.approx(
+        ref.cross_entropy(labels, probs, weight, [1, 2, 0.5, 3], 0.1), rel=1e-5)
+    focal = losses.Focal(gamma=1.5, alpha=[0.1, 0.2, 0.3, 0.4], from_logits=True)
+    assert value(focal, labels, logits, weight) == pytest.approx(
+        ref.focal(labels, probs, weight, 1.5, [0.1, 0.2, 0.3, 0.4]), rel=1e-5)
+
+
+def test_binary_pixel_losses_match_numpy(rng):
+    truth = rng.integers(0, 2, size=(2, 8, 8))
+    logits = rng.normal(size=(2, 8, 8, 1)).astype("float32") * 3
+    weight = rng.uniform(0, 2, size=(2, 8, 8)).astype("float32")
+    prob = 1 / (1 + np.exp(-logits[..., 0].astype(float)))
+    bce = losses.CrossEntropy(from_logits=True, class_weights=[0.5, 4.0])
+    assert value(bce, truth, logits, weight) == pytest.approx(
+        ref.binary_cross_entropy(truth, prob, weight, pos_weight=4.0, neg_weight=0.5), rel=1e-5)
+    negatives = np.sum(weight * (1 - truth)) / np.sum(weight)
+    balanced = losses.BalancedCrossEntropy(from_logits=True)
+    assert value(balanced, truth, logits, weight) == pytest.approx(
+        ref.balanced_cross_entropy(truth, prob, weight, negatives), rel=1e-5)
+
+
+ALL_LOSSES = [
+    losses.Dice(), losses.Jaccard(), losses.Tversky(), losses.FocalTversky(), losses.GeneralizedDice(),
+    losses.CrossEntropy(), losses.Focal(), losses.Dice(per_image=True) + losses.CrossEntropy(),
+]
+MULTICLASS_IDS = [type(loss).__name__ for loss in ALL_LOSSES]
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES[:-1], ids=MULTICLASS_IDS[:-1])
+def test_ignored_pixels_count_for_nothing(loss, rng):
+    labels, logits, _ = _random_case(rng)
+    ignored = labels.copy()
+    ignored[:, :2] = 255
+    config = {**loss.get_config(), "from_logits": True}
+    with_ignore = type(loss).from_config({**config, "ignore_index": 255})
+    zero_weight = np.ones(labels.shape, "float32")
+    zero_weight[:, :2] = 0
+    plain = type(loss).from_config(config)
+    assert value(with_ignore, ignored, logits) == pytest.approx(value(plain, labels, logits, zero_weight), rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES, ids=MULTICLASS_IDS)
+def test_weight_two_counts_a_pixel_twice(loss, rng):
+    labels, logits, _ = _random_case(rng, shape=(1, 4, 4))
+    probs = ref.softmax(logits.astype(float)).astype("float32")
+    weight = np.ones(labels.shape, "float32")
+    weight[0, 0, 0] = 2.0
+    # The same image with pixel (0, 0) repeated once more (as an extra column).
+    extra_labels = np.concatenate([labels, np.zeros((1, 4, 1), int)], axis=2)
+    extra_labels[0, :, 4] = labels[0, 0, 0]
+    extra_probs = np.concatenate([probs, np.repeat(probs[:, :1, :1], 4, axis=1)], axis=2)
+    extra_weight = np.zeros((1, 4, 5), "float32")
+    extra_weight[..., :4] = 1
+    extra_weight[0, 0, 4] = 1
+    assert value(loss, labels, probs, weight) == pytest.approx(
+        value(loss, extra_labels, extra_probs, extra_weight), rel=1e-5)
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES, ids=MULTICLASS_IDS)
+def test_volumes_work_like_images(loss, rng):
+    labels, logits, weight = _random_case(rng, shape=(2, 3, 4, 5))
+    probs = ref.softmax(logits.astype(float)).astype("float32")
+    as_image = value(loss, labels.reshape(2, 12, 5), probs.reshape(2, 12, 5, 4), weight.reshape(2, 12, 5))
+    assert value(loss, labels, probs, weight) == pytest.approx(as_image, rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES, ids=MULTICLASS_IDS)
+def test_one_hot_and_sparse_targets_agree(loss, rng):
+    labels, logits, _ = _random_case(rng)
+    probs = ref.softmax(logits.astype(float)).astype("float32")
+    sparse = value(loss, labels, probs)
+    assert value(loss, labels[..., None], probs) == pytest.approx(sparse, rel=1e-6)
+    assert value(loss, ref.one_hot(labels, 4).astype("float32"), probs) == pytest.approx(sparse, rel=1e-6)
+
+
+def test_per_image_averages_images(rng):
+    # Image 0 perfect, image 1 all wrong: per image 0 and 1 -> 0.5.
+    labels = np.array([[[0, 1]], [[0, 1]]])
+    probs = np.array([[[[1, 0], [0, 1]]], [[[0, 1], [1, 0]]]], "float32")
+    assert value(losses.Dice(per_image=True, smooth=0), labels, probs) == pytest.approx(0.5)
+    assert value(losses.Dice(per_image=False, smooth=0), labels, probs) == pytest.approx(0.5)
+    # With unequal images the two reductions differ: image 1 has 3 of 4 pixels right.
+    labels = np.array([[[0, 1, 1, 1]], [[0, 1, 1, 1]]])
+    probs = np.eye(2, dtype="float32")[np.array([[[0, 1, 1, 1]], [[1, 1, 1, 1]]])]
+    per_image = value(losses.Jaccard(per_image=True, smooth=0), labels, probs)
+    batch = value(losses.Jaccard(per_image=False, smooth=0), labels, probs)
+    assert per_image == pytest.approx((0 + (1 - (0 + 3 / 4) / 2)) / 2)
+    assert batch == pytest.approx(1 - (1 / 2 + 6 / 7) / 2)
+
+
+# --- absent classes and numerical safety -------------------------------------------
+
+
+def _loss_and_gradient(loss, labels, logits, from_logits):
+    logits = tf.Variable(logits)
+    with tf.GradientTape() as tape:
+        pred = logits if from_logits else tf.nn.softmax(logits) if logits.shape[-1] > 1 else tf.sigmoid(logits)
+        total = loss(labels, pred)
+    return float(total), tape.gradient(total, logits).numpy()
+
+
+def _family(from_logits, **options):
+    return [
+        losses.Dice(from_logits=from_logits, **options),
+        losses.Jaccard(from_logits=from_logits, **options),
+        losses.Tversky(from_logits=from_logits, **options),
+        losses.FocalTversky(from_logits=from_logits, **options),
+        losses.GeneralizedDice(from_logits=from_logits, **options),
+        losses.CrossEntropy(from_logits=from_logits),
+        losses.Focal(from_logits=from_logits),
+    ]
+
+
+@pytest.mark.parametrize("case", ["absent class", "all background", "all-zero predictions", "huge logits"])
+@pytest.mark.parametrize("smooth", [0.0, 1e-5])
+@pytest.mark.parametrize("per_image", [False, True])
+def test_no_nan_or_inf(case, smooth, per_image, rng):
+    labels = rng.integers(0, 3, size=(2, 8, 8))  # class 3 of 4 never appears
+    logits = rng.normal(size=(2, 8, 8, 4)).astype("float32")
+    from_logits = True
+    if case == "all background":
+        labels[:] = 0
+    if case == "all-zero predictions":
+        logits[:] = -1e4  # softmax of equal values; probabilities from probabilities below
+        from_logits = False
+    if case == "huge logits":
+        logits = np.where(rng.random(logits.shape) > 0.5, 1e4, -1e4).astype("float32")
+    for loss in _family(from_logits, per_image=per_image, smooth=smooth)[:5] + _family(from_logits)[5:]:
+        total, gradient = _loss_and_gradient(loss, labels, logits, from_logits)
+        assert np.isfinite(total) and np.all(np.isfinite(gradient)), (type(loss).__name__, total)
+
+
+def test_generalized_dice_absent_class_gets_largest_finite_weight():
+    # Class 2 absent: with "square" weights 1/4 (class 0, 2 pixels) and 1/4 (class 1),
+    # class 2 gets 1/4 too, so its false positives count like the others.
+    labels = np.array([[[0, 0, 1, 1]]])
+    probs = np.array([[[[0.5, 0.5, 0], [1, 0, 0], [0, 0.5, 0.5], [0, 1, 0]]]], "float32")
+    # TP = (1.5, 1.5, 0), FP = (0, 0.5, 0.5), FN = (0.5, 0.5, 0)
+    expected = 1 - 2 * (1.5 + 1.5) / (2 * 1.5 + 0.5 + 2 * 1.5 + 1.0 + 0.5)
+    assert value(losses.GeneralizedDice(smooth=0), labels, probs) == pytest.approx(expected)
+
+
+def test_generalized_dice_with_every_class_absent_is_zero():
+    labels = np.full((1, 2, 2), 255)
+    probs = np.full((1, 2, 2, 3), 1 / 3, "float32")
+    assert value(losses.GeneralizedDice(ignore_index=255), labels, probs) == 0.0
+    assert value(losses.GeneralizedDice(ignore_index=255, smooth=0), labels, probs) == 0.0
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_predictions(policy, rng):
+    labels, logits, _ = _random_case(rng)
+    dtype = "float16" if policy == "mixed_float16" else "bfloat16"
+    low = tf.cast(logits * 1e3, dtype)  # saturating logits in half precision
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        for loss in _family(True) + _family(True, per_image=True)[:5]:
+            total, gradient = _loss_and_gradient(loss, labels, low, True)
+            assert np.isfinite(total) and np.all(np.isfinite(gradient.astype("float32"))), type(loss).__name__
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_perfect_prediction_scores_zero():
+    probs = np.eye(3, dtype="float32")[LABELS]
+    for loss in _family(False, smooth=1e-5):
+        assert value(loss, LABELS, probs) == pytest.approx(0.0, abs=1e-5), type(loss).__name__
+
+
+# --- errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: losses.Dice(class_weights=[1, -1, 1]), "non-negative"),
+        (lambda: losses.Dice(class_weights=[0, 0]), "not all zero"),
+        (lambda: losses.Dice(mode="softmax"), "mode must be one of"),
+        (lambda: losses.Tversky(alpha=-1), "alpha and beta must be >= 0"),
+        (lambda: losses.GeneralizedDice(weighting="log"), "weighting must be one of"),
+        (lambda: losses.Focal(alpha=2.0), "scalar alpha must be in"),
+        (lambda: losses.CrossEntropy(label_smoothing=1.0), "label_smoothing"),
+        (lambda: losses.Dice(class_indexes=[0, 0]), "distinct"),
+        (lambda: losses.BalancedCrossEntropy(mode="multiclass"), "binary only"),
+    ],
+)
+def test_bad_options(make, message):
+    with pytest.raises(ConfigError, match=message):
+        make()
+
+
+@pytest.mark.parametrize(
+    "loss, y_true, y_pred, message",
+    [
+        (losses.Dice(class_weights=[1, 2]), LABELS, PROBS, "class_weights has 2 values but the predictions have 3"),
+        (losses.Dice(), np.zeros((1, 3, 3)), PROBS, r"y_true of shape \(1, 3, 3\) does not fit y_pred of shape \(1, 2, 2, 3\)"),
+        (losses.Dice(), np.zeros((1, 2, 2, 2)), PROBS, "does not fit"),
+        (losses.Dice(mode="binary"), LABELS, PROBS, "mode='binary' needs predictions with 1 channel"),
+        (losses.Dice(mode="multilabel"), LABELS, PROBS, "multi-hot targets"),
+        (losses.Dice(class_indexes=[5]), LABELS, PROBS, "name a class >= 3"),
+        (losses.Dice(ignore_index=255), np.eye(3)[LABELS], PROBS, "ignore_index needs sparse integer labels"),
+        (losses.BalancedCrossEntropy(), LABELS, PROBS, "needs a 1-channel"),
+    ],
+)
+def test_bad_inputs(loss, y_true, y_pred, message):
+    with pytest.raises(ValueError, match=message):
+        loss(y_true, y_pred)
+
+
+def test_bad_sample_weight_shape():
+    with pytest.raises(ValueError, match="sample_weight of shape"):
+        losses.Dice()(LABELS, PROBS, np.ones((1, 3)))
+
+
+# --- serialization -----------------------------------------------------------------
+
+CONFIGURED = [
+    losses.Dice(beta=2, class_weights=[1, 2, 3], per_image=True, smooth=0.1, from_logits=True),
+    losses.Jaccard(class_indexes=[1, 2], ignore_index=255),
+    losses.Tversky(alpha=0.2, beta=0.8),
+    losses.FocalTversky(gamma=0.5),
+    losses.GeneralizedDice(weighting="simple"),
+    losses.CrossEntropy(label_smoothing=0.1, class_weights=[1, 1, 4]),
+    losses.Focal(gamma=1.0, alpha=[0.2, 0.3, 0.5]),
+    losses.Combo([losses.Dice(), losses.Focal()], weights=[1.0, 2.0]),
+]
+
+
+@pytest.mark.parametrize("loss", CONFIGURED, ids=[type(loss).__name__ for loss in CONFIGURED])
+def test_config_round_trip(loss):
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert type(restored) is type(loss) and restored.get_config() == loss.get_config()
+    y_pred = PROBS if not getattr(loss, "from_logits", False) else np.log(PROBS)
+    assert value(restored, LABELS, y_pred) == pytest.approx(value(loss, LABELS, y_pred))
+
+
+def test_balanced_cross_entropy_round_trip():
+    loss = losses.BalancedCrossEntropy(beta=0.9)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert restored.get_config() == loss.get_config()
+
+
+def test_models_compiled_with_each_loss_load_in_a_fresh_process(tmp_path, rng):
+    import segzoo
+
+    model = segzoo.build("unet", backbone="none", num_classes=3, activation="softmax",
+                         input_shape=(32, 32, 3), depth=3, encoder_filters=2)
+    x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 3, (2, 32, 32)).astype("int32")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    expected = []
+    for index, loss in enumerate(CONFIGURED):
+        if getattr(loss, "from_logits", False):
+            continue  # a softmax head's output is not logits
+        model.compile(loss=loss, run_eagerly=True)
+        model.save(tmp_path / f"m{index}.keras")
+        expected.append((index, model.evaluate(x, y, verbose=0)))
+    code = f"""
+import numpy as np, keras, segzoo
+x, y = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'y.npy')!r})
+for index in {[i for i, _ in expected]}:
+    model = keras.saving.load_model({str(tmp_path)!r} + f"/m{{index}}.keras")
+    print(index, type(model.loss).__name__, model.evaluate(x, y, verbose=0))
+"""
+    lines = run_python(code).strip().splitlines()[-len(expected):]
+    for (index, want), line in zip(expected, lines, strict=True):
+        got_index, name, got = line.split()
+        assert int(got_index) == index and name == type(CONFIGURED[index]).__name__
+        assert float(got) == pytest.approx(want, rel=1e-5)
