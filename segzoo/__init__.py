@@ -1,6 +1,7 @@
 """segzoo: a Keras 3 model zoo for semantic image segmentation."""
 
-from segzoo import backbones, errors, losses
+from segzoo import backbones, errors, losses, metrics
+from segzoo.evaluation import evaluate
 from segzoo.backbones import list_backbones
 from segzoo.finetune import freeze_encoder, replace_head, unfreeze_encoder
 from segzoo.models import SegmentationModel, build, list_architectures
@@ -12,10 +13,12 @@ __all__ = [
     "backbones",
     "build",
     "errors",
+    "evaluate",
     "freeze_encoder",
     "list_architectures",
     "list_backbones",
     "losses",
+    "metrics",
     "replace_head",
     "unfreeze_encoder",
 ]

@@ -368,8 +368,11 @@ def test_balanced_cross_entropy_round_trip():
     assert restored.get_config() == loss.get_config()
 
 
-def test_models_compiled_with_each_loss_load_in_a_fresh_process(tmp_path, rng):
+def test_models_compiled_with_each_loss_and_metric_load_in_a_fresh_process(tmp_path, rng):
+    import json
+
     import segzoo
+    from segzoo import metrics
 
     model = segzoo.build("unet", backbone="none", num_classes=3, activation="softmax",
                          input_shape=(32, 32, 3), depth=3, encoder_filters=2)
@@ -377,22 +380,26 @@ def test_models_compiled_with_each_loss_load_in_a_fresh_process(tmp_path, rng):
     y = rng.integers(0, 3, (2, 32, 32)).astype("int32")
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", y)
-    expected = []
+    expected = {}
     for index, loss in enumerate(CONFIGURED):
         if getattr(loss, "from_logits", False):
             continue  # a softmax head's output is not logits
-        model.compile(loss=loss, run_eagerly=True)
+        scores = [metrics.IoU(3), metrics.Dice(3, beta=2), metrics.Precision(3, class_indexes=[1, 2]),
+                  metrics.Recall(3), metrics.PixelAccuracy(3)]
+        model.compile(loss=loss, metrics=scores, run_eagerly=True)
         model.save(tmp_path / f"m{index}.keras")
-        expected.append((index, model.evaluate(x, y, verbose=0)))
+        expected[index] = model.evaluate(x, y, verbose=0, return_dict=True)
     code = f"""
-import numpy as np, keras, segzoo
+import json, numpy as np, keras, segzoo
 x, y = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'y.npy')!r})
-for index in {[i for i, _ in expected]}:
+for index in {sorted(expected)}:
     model = keras.saving.load_model({str(tmp_path)!r} + f"/m{{index}}.keras")
-    print(index, type(model.loss).__name__, model.evaluate(x, y, verbose=0))
+    print(json.dumps([index, type(model.loss).__name__, model.evaluate(x, y, verbose=0, return_dict=True)]))
 """
     lines = run_python(code).strip().splitlines()[-len(expected):]
-    for (index, want), line in zip(expected, lines, strict=True):
-        got_index, name, got = line.split()
-        assert int(got_index) == index and name == type(CONFIGURED[index]).__name__
-        assert float(got) == pytest.approx(want, rel=1e-5)
+    for line in lines:
+        index, name, got = json.loads(line)
+        assert name == type(CONFIGURED[index]).__name__
+        assert set(got) == set(expected[index]) and len(got) == 6
+        for key, want in expected[index].items():
+            assert got[key] == pytest.approx(want, rel=1e-5), (name, key)

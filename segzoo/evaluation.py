@@ -1,0 +1,90 @@
+"""`segzoo.evaluate`: a per-class report over a whole dataset, from one confusion matrix."""
+
+import math
+
+import keras
+import numpy as np
+
+from segzoo import metrics
+from segzoo.errors import ConfigError
+
+
+def evaluate(model, data, class_names=None, mode=None, threshold=0.5, from_logits=None,
+             ignore_index=None, batch_size=8, print_table=False):
+    """Run `model` over `data` and report IoU, Dice, precision, recall and support per
+    class, their means over the classes present, and pixel accuracy.
+
+    data: a tf.data.Dataset or any iterable of (x, y) or (x, y, sample_weight) batches,
+    or a tuple (x, y) of arrays. from_logits: by default True when the model's head has
+    no activation (segzoo models record it), else False.
+    """
+    channels = model.output_shape[-1]
+    if from_logits is None:
+        from_logits = getattr(model, "activation", "softmax") is None
+    options = {"mode": mode, "threshold": threshold, "from_logits": from_logits,
+               "ignore_index": ignore_index, "average": None}
+    counter = metrics.IoU(channels, **options)
+    for batch in _batches(data, batch_size):
+        x, y, weight = (tuple(batch) + (None,))[:3]
+        counter.update_state(y, model.predict_on_batch(x), weight)
+    report = build_report(counter, class_names)
+    if print_table:
+        print(format_report(report))
+    return report
+
+
+def build_report(counter, class_names=None):
+    tp, fp, fn, tn = (keras.ops.convert_to_numpy(c).astype(float) for c in counter.counts())
+    names = list(class_names) if class_names is not None else [str(i) for i in range(len(tp))]
+    if len(names) != len(tp):
+        raise ConfigError(f"class_names has {len(names)} names but the model scores {len(tp)} classes.")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = {
+            "iou": tp / (tp + fp + fn),
+            "dice": 2 * tp / (2 * tp + fp + fn),
+            "precision": tp / (tp + fp),
+            "recall": tp / (tp + fn),
+        }
+    classes = {
+        name: {**{key: _number(values[i]) for key, values in scores.items()}, "support": int(tp[i] + fn[i])}
+        for i, name in enumerate(names)
+    }
+    scored = [i for i in range(len(tp)) if tp[i] + fn[i] > 0]  # classes present in the ground truth
+    confusion = keras.ops.convert_to_numpy(counter.confusion)
+    return {
+        "classes": classes,
+        "mean": {key: _number(np.mean(values[scored])) if scored else None for key, values in scores.items()},
+        "pixel_accuracy": _number(np.trace(confusion) / confusion.sum()) if confusion.ndim == 2 else None,
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def format_report(report):
+    header = f"{'class':<16}{'IoU':>8}{'Dice':>8}{'Prec':>8}{'Recall':>8}{'support':>12}"
+    lines = [header, "-" * len(header)]
+    for name, row in report["classes"].items():
+        cells = "".join(_cell(row[key]) for key in ("iou", "dice", "precision", "recall"))
+        lines.append(f"{name:<16}{cells}{row['support']:>12}")
+    mean = report["mean"]
+    lines.append("-" * len(header))
+    lines.append(f"{'mean (present)':<16}" + "".join(_cell(mean[k]) for k in ("iou", "dice", "precision", "recall")))
+    if report["pixel_accuracy"] is not None:
+        lines.append(f"pixel accuracy {report['pixel_accuracy']:.4f}")
+    return "\n".join(lines)
+
+
+def _cell(value):
+    return f"{'-':>8}" if value is None else f"{value:>8.4f}"
+
+
+def _number(value):
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _batches(data, batch_size):
+    if isinstance(data, tuple) and len(data) in (2, 3) and hasattr(data[0], "shape"):
+        for start in range(0, len(data[0]), batch_size):
+            yield tuple(part[start:start + batch_size] for part in data)
+        return
+    yield from data

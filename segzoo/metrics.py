@@ -1,0 +1,208 @@
+"""Streaming segmentation metrics read from a confusion matrix accumulated over the whole
+evaluation (never an average of per-batch scores).
+
+Binary (1-channel) outputs count two classes, background 0 and foreground 1, and report
+the foreground unless `class_indexes` says otherwise. Multilabel outputs keep a 2x2
+matrix per channel. A class with nothing to score (e.g. IoU of a class neither present
+nor predicted) is NaN in the per-class result and left out of the mean.
+"""
+
+import keras
+from keras import ops
+
+from segzoo.errors import ConfigError
+from segzoo.losses._stats import prepare, resolve_mode
+
+AVERAGES = ("macro", None)
+
+__all__ = ["ConfusionMatrixMetric", "Dice", "IoU", "PixelAccuracy", "Precision", "Recall"]
+
+
+def _register(cls):
+    # "segzoo>DiceMetric": segzoo.losses.Dice is already "segzoo>Dice".
+    return keras.saving.register_keras_serializable(package="segzoo", name=f"{cls.__name__}Metric")(cls)
+
+
+class ConfusionMatrixMetric(keras.metrics.Metric):
+    def __init__(
+        self,
+        num_classes,
+        mode=None,
+        threshold=0.5,
+        from_logits=False,
+        class_indexes=None,
+        ignore_index=None,
+        average="macro",
+        name=None,
+        dtype=None,
+    ):
+        super().__init__(name=name, dtype=dtype)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ConfigError(f"num_classes must be the number of output channels (>= 1), got {num_classes!r}.")
+        if average not in AVERAGES:
+            raise ConfigError(f"average must be 'macro' (mean over classes) or None (per class), got {average!r}.")
+        if not 0.0 < threshold < 1.0:
+            raise ConfigError(f"threshold must be in (0, 1), got {threshold}.")
+        self.num_classes = num_classes
+        self.mode = resolve_mode(mode, num_classes)
+        self.threshold = float(threshold)
+        self.from_logits = bool(from_logits)
+        self.class_indexes = None if class_indexes is None else [int(i) for i in class_indexes]
+        self.ignore_index = ignore_index
+        self.average = average
+        shape = (num_classes, 2, 2) if self.mode == "multilabel" else (self.classes,) * 2
+        self.confusion = self.add_variable(shape=shape, initializer="zeros", name="confusion", dtype="float32")
+        self._check_class_indexes()
+
+    @property
+    def classes(self):
+        """Classes counted: two (background, foreground) for a binary output."""
+        return 2 if self.mode == "binary" else self.num_classes
+
+    def _check_class_indexes(self):
+        if self.class_indexes and (max(self.class_indexes) >= self.classes or min(self.class_indexes) < 0):
+            raise ConfigError(f"class_indexes {self.class_indexes} must lie in [0, {self.classes}).")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        prepared = prepare(y_true, y_pred, self.mode, self.ignore_index, sample_weight, self.from_logits)
+        truth, pred, weight = prepared.truth, prepared.pred, prepared.weight
+        channels = truth.shape[-1]
+        if channels != self.num_classes:
+            raise ValueError(f"{self.name} counts {self.num_classes} classes but y_pred has {channels} channels.")
+        weight = ops.reshape(weight, (-1, 1))
+        truth = ops.reshape(truth, (-1, channels))
+        if self.mode == "multiclass":
+            hard = ops.one_hot(ops.argmax(ops.reshape(pred, (-1, channels)), axis=-1), channels, dtype="float32")
+            self.confusion.assign_add(ops.einsum("ni,nj->ij", truth * weight, hard))
+            return
+        hard = ops.cast(ops.greater(ops.reshape(pred, (-1, channels)), self.threshold), "float32")
+        # Each channel as a (background, foreground) pair of classes.
+        truth, hard = _pairs(truth), _pairs(hard)
+        pattern = "nci,ncj->ij" if self.mode == "binary" else "nci,ncj->cij"
+        self.confusion.assign_add(ops.einsum(pattern, truth * weight[..., None], hard))
+
+    def counts(self):
+        """Per class: (tp, fp, fn, tn) as vectors."""
+        m = self.confusion
+        if self.mode == "multilabel":
+            return m[:, 1, 1], m[:, 0, 1], m[:, 1, 0], m[:, 0, 0]
+        tp = ops.diagonal(m)
+        fp = ops.sum(m, axis=0) - tp
+        fn = ops.sum(m, axis=1) - tp
+        tn = ops.sum(m) - tp - fp - fn
+        return tp, fp, fn, tn
+
+    def per_class(self):
+        raise NotImplementedError
+
+    def result(self):
+        scores = self.per_class()
+        if self.average is None:
+            return scores
+        selected = self._selected_classes()
+        scores = ops.take(scores, selected, axis=0)
+        defined = ops.logical_not(ops.isnan(scores))
+        count = ops.sum(ops.cast(defined, "float32"))
+        total = ops.sum(ops.where(defined, scores, 0.0))
+        return ops.where(count > 0, total / ops.maximum(count, 1.0), float("nan"))
+
+    def _selected_classes(self):
+        if self.class_indexes is not None:
+            return self.class_indexes
+        if self.mode == "binary":
+            return [1]
+        return list(range(self.classes))
+
+    def reset_state(self):
+        self.confusion.assign(ops.zeros_like(self.confusion))
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "dtype": self.dtype,
+            "num_classes": self.num_classes,
+            "mode": self.mode,
+            "threshold": self.threshold,
+            "from_logits": self.from_logits,
+            "class_indexes": self.class_indexes,
+            "ignore_index": self.ignore_index,
+            "average": self.average,
+        }
+
+
+def _pairs(values):
+    return ops.stack([1.0 - values, values], axis=-1)
+
+
+def _ratio(numerator, denominator):
+    return ops.where(denominator > 0, numerator / ops.maximum(denominator, 1e-30), float("nan"))
+
+
+@_register
+class IoU(ConfusionMatrixMetric):
+    """TP / (TP + FP + FN) per class; the mean is mIoU."""
+
+    def __init__(self, num_classes, name="iou", **kwargs):
+        super().__init__(num_classes, name=name, **kwargs)
+
+    def per_class(self):
+        tp, fp, fn, _ = self.counts()
+        return _ratio(tp, tp + fp + fn)
+
+
+@_register
+class Dice(ConfusionMatrixMetric):
+    """F-beta per class: (1 + b²) TP / ((1 + b²) TP + b² FN + FP); beta=1 is Dice / F1."""
+
+    def __init__(self, num_classes, beta=1.0, name="dice", **kwargs):
+        super().__init__(num_classes, name=name, **kwargs)
+        if beta <= 0:
+            raise ConfigError(f"beta must be > 0, got {beta}.")
+        self.beta = float(beta)
+
+    def per_class(self):
+        tp, fp, fn, _ = self.counts()
+        b2 = self.beta**2
+        return _ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp)
+
+    def get_config(self):
+        return {**super().get_config(), "beta": self.beta}
+
+
+@_register
+class Precision(ConfusionMatrixMetric):
+    def __init__(self, num_classes, name="precision", **kwargs):
+        super().__init__(num_classes, name=name, **kwargs)
+
+    def per_class(self):
+        tp, fp, _, _ = self.counts()
+        return _ratio(tp, tp + fp)
+
+
+@_register
+class Recall(ConfusionMatrixMetric):
+    def __init__(self, num_classes, name="recall", **kwargs):
+        super().__init__(num_classes, name=name, **kwargs)
+
+    def per_class(self):
+        tp, _, fn, _ = self.counts()
+        return _ratio(tp, tp + fn)
+
+
+@_register
+class PixelAccuracy(ConfusionMatrixMetric):
+    """Share of (weighted, not ignored) pixels whose class is right; per channel for
+    multilabel outputs. The macro average over classes is the mean class accuracy."""
+
+    def __init__(self, num_classes, name="pixel_accuracy", **kwargs):
+        super().__init__(num_classes, name=name, **kwargs)
+
+    def per_class(self):
+        tp, fp, fn, tn = self.counts()
+        return _ratio(tp + tn, tp + fp + fn + tn)
+
+    def result(self):
+        if self.average is None or self.mode == "multilabel":
+            return super().result()
+        tp, fp, fn, tn = self.counts()
+        return _ratio(ops.sum(tp), ops.sum(self.confusion))
