@@ -110,3 +110,50 @@ def balanced_cross_entropy(truth, prob, pixel_weight, beta):
     t, p, w = truth.ravel(), prob.ravel(), pixel_weight.ravel()
     per_pixel = -(beta * t * np.log(p) + (1 - beta) * (1 - t) * np.log(1 - p))
     return np.sum(w * per_pixel) / np.sum(w)
+
+
+def _berman_lovasz_grad(gt_sorted):
+    """lovasz_grad from Berman et al.'s published lovasz_losses.py, in NumPy."""
+    gts = gt_sorted.sum()
+    intersection = gts - gt_sorted.cumsum()
+    union = gts + (1 - gt_sorted).cumsum()
+    jaccard = 1.0 - intersection / union
+    if len(gt_sorted) > 1:
+        jaccard[1:] = jaccard[1:] - jaccard[:-1]
+    return jaccard
+
+
+def lovasz_hinge_flat(logits, labels):
+    if len(labels) == 0:
+        return 0.0
+    signs = 2.0 * labels - 1.0
+    errors = 1.0 - logits * signs
+    order = np.argsort(-errors, kind="stable")
+    return float(np.dot(np.maximum(errors[order], 0), _berman_lovasz_grad(labels[order])))
+
+
+def lovasz_softmax_flat(probas, labels, classes):
+    losses = []
+    for c in range(classes):
+        fg = (labels == c).astype(float)
+        if fg.sum() == 0:  # classes="present"
+            continue
+        errors = np.abs(fg - probas[:, c])
+        order = np.argsort(-errors, kind="stable")
+        losses.append(np.dot(errors[order], _berman_lovasz_grad(fg[order])))
+    return float(np.mean(losses)) if losses else 0.0
+
+
+def lovasz(labels, pred, keep, per_image, binary):
+    """Pixels with keep == False are removed, as the reference's `ignore` does."""
+    groups = range(len(labels)) if per_image else [slice(None)]
+    values = []
+    for g in groups:
+        mask = keep[g].ravel()
+        flat_labels = labels[g].ravel()[mask]
+        if binary:
+            values.append(lovasz_hinge_flat(pred[g].ravel()[mask], flat_labels.astype(float)))
+        else:
+            classes = pred.shape[-1]
+            values.append(lovasz_softmax_flat(pred[g].reshape(-1, classes)[mask], flat_labels, classes))
+    return float(np.mean(values))

@@ -149,7 +149,8 @@ def test_binary_pixel_losses_match_numpy(rng):
 
 ALL_LOSSES = [
     losses.Dice(), losses.Jaccard(), losses.Tversky(), losses.FocalTversky(), losses.GeneralizedDice(),
-    losses.CrossEntropy(), losses.Focal(), losses.Dice(per_image=True) + losses.CrossEntropy(),
+    losses.CrossEntropy(), losses.Focal(), losses.Lovasz(),
+    losses.Dice(per_image=True) + losses.CrossEntropy(),
 ]
 MULTICLASS_IDS = [type(loss).__name__ for loss in ALL_LOSSES]
 
@@ -234,6 +235,7 @@ def _family(from_logits, **options):
         losses.Tversky(from_logits=from_logits, **options),
         losses.FocalTversky(from_logits=from_logits, **options),
         losses.GeneralizedDice(from_logits=from_logits, **options),
+        losses.Lovasz(from_logits=from_logits, **options),
         losses.CrossEntropy(from_logits=from_logits),
         losses.Focal(from_logits=from_logits),
     ]
@@ -253,7 +255,7 @@ def test_no_nan_or_inf(case, smooth, per_image, rng):
         from_logits = False
     if case == "huge logits":
         logits = np.where(rng.random(logits.shape) > 0.5, 1e4, -1e4).astype("float32")
-    for loss in _family(from_logits, per_image=per_image, smooth=smooth)[:5] + _family(from_logits)[5:]:
+    for loss in _family(from_logits, per_image=per_image, smooth=smooth)[:6] + _family(from_logits)[6:]:
         total, gradient = _loss_and_gradient(loss, labels, logits, from_logits)
         assert np.isfinite(total) and np.all(np.isfinite(gradient)), (type(loss).__name__, total)
 
@@ -282,7 +284,7 @@ def test_mixed_precision_predictions(policy, rng):
     low = tf.cast(logits * 1e3, dtype)  # saturating logits in half precision
     keras.mixed_precision.set_global_policy(policy)
     try:
-        for loss in _family(True) + _family(True, per_image=True)[:5]:
+        for loss in _family(True) + _family(True, per_image=True)[:6]:
             total, gradient = _loss_and_gradient(loss, labels, low, True)
             assert np.isfinite(total) and np.all(np.isfinite(gradient.astype("float32"))), type(loss).__name__
     finally:
@@ -350,6 +352,7 @@ CONFIGURED = [
     losses.GeneralizedDice(weighting="simple"),
     losses.CrossEntropy(label_smoothing=0.1, class_weights=[1, 1, 4]),
     losses.Focal(gamma=1.0, alpha=[0.2, 0.3, 0.5]),
+    losses.Lovasz(per_image=True),
     losses.Combo([losses.Dice(), losses.Focal()], weights=[1.0, 2.0]),
 ]
 
@@ -403,3 +406,34 @@ for index in {sorted(expected)}:
         assert set(got) == set(expected[index]) and len(got) == 6
         for key, want in expected[index].items():
             assert got[key] == pytest.approx(want, rel=1e-5), (name, key)
+
+
+# --- Lovasz ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+def test_lovasz_softmax_matches_reference(per_image, rng):
+    labels, logits, _ = _random_case(rng)
+    labels[1][labels[1] == 2] = 0  # a class absent from one image
+    keep = rng.random(labels.shape) > 0.2
+    probs = ref.softmax(logits.astype(float))
+    loss = losses.Lovasz(per_image=per_image)
+    expected = ref.lovasz(labels, probs, keep, per_image, binary=False)
+    assert value(loss, labels, probs.astype("float32"), keep.astype("float32")) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+def test_lovasz_hinge_matches_reference(per_image, rng):
+    truth = rng.integers(0, 2, size=(3, 7, 6))
+    logits = rng.normal(size=(3, 7, 6, 1)).astype("float32") * 2
+    keep = rng.random(truth.shape) > 0.2
+    loss = losses.Lovasz(per_image=per_image, from_logits=True)
+    expected = ref.lovasz(truth, logits[..., 0].astype(float), keep, per_image, binary=True)
+    assert value(loss, truth, logits, keep.astype("float32")) == pytest.approx(expected, rel=1e-5)
+
+
+def test_lovasz_hand_computed_binary():
+    # Logits (2, -1) for truth (1, 0): errors 1 - 2 = -1 and 1 - 1 = 0 -> hinge 0.
+    assert value(losses.Lovasz(from_logits=True), np.array([[1, 0]]), np.array([[[2.0], [-1.0]]], "float32")) == 0.0
+    # Logits (0, 0): errors (1, 1); sorted grads: 1 - 0/1 = 1, then (1 - 0/2) - 1 = 0 -> loss 1.
+    assert value(losses.Lovasz(from_logits=True), np.array([[1, 0]]), np.zeros((1, 2, 1), "float32")) == 1.0

@@ -2,6 +2,7 @@
 
 from segzoo.losses.base import SegmentationLoss
 from segzoo.losses.combined import Combo
+from segzoo.losses.lovasz import Lovasz
 from segzoo.losses.pixel import BalancedCrossEntropy, CrossEntropy, Focal
 from segzoo.losses.region import Dice, FocalTversky, GeneralizedDice, Jaccard, Tversky
 
@@ -14,6 +15,7 @@ __all__ = [
     "FocalTversky",
     "GeneralizedDice",
     "Jaccard",
+    "Lovasz",
     "SegmentationLoss",
     "Tversky",
 ]
