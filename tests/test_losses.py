@@ -371,41 +371,52 @@ def test_balanced_cross_entropy_round_trip():
     assert restored.get_config() == loss.get_config()
 
 
+def _model_for(loss):
+    """A tiny model whose head fits the loss: logits, softmax, or one sigmoid channel."""
+    import segzoo
+
+    binary = isinstance(loss, losses.BalancedCrossEntropy)
+    activation = None if getattr(loss, "from_logits", False) else "sigmoid" if binary else "softmax"
+    return segzoo.build("unet", backbone="none", num_classes=1 if binary else 3, activation=activation,
+                        input_shape=(32, 32, 3), depth=3, encoder_filters=2)
+
+
 def test_models_compiled_with_each_loss_and_metric_load_in_a_fresh_process(tmp_path, rng):
     import json
 
-    import segzoo
     from segzoo import metrics
 
-    model = segzoo.build("unet", backbone="none", num_classes=3, activation="softmax",
-                         input_shape=(32, 32, 3), depth=3, encoder_filters=2)
     x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
-    y = rng.integers(0, 3, (2, 32, 32)).astype("int32")
     np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", y)
     expected = {}
-    for index, loss in enumerate(CONFIGURED):
-        if getattr(loss, "from_logits", False):
-            continue  # a softmax head's output is not logits
-        scores = [metrics.IoU(3), metrics.Dice(3, beta=2), metrics.Precision(3, class_indexes=[1, 2]),
-                  metrics.Recall(3), metrics.PixelAccuracy(3)]
+    for index, loss in enumerate(CONFIGURED + [losses.BalancedCrossEntropy(beta=0.8)]):
+        model = _model_for(loss)
+        classes = model.output_shape[-1]
+        y = rng.integers(0, max(classes, 2), (2, 32, 32)).astype("int32")
+        np.save(tmp_path / f"y{index}.npy", y)
+        from_logits = model.activation is None
+        scores = [metrics.IoU(classes, from_logits=from_logits), metrics.Dice(classes, beta=2, from_logits=from_logits),
+                  metrics.Precision(classes, from_logits=from_logits), metrics.Recall(classes, from_logits=from_logits),
+                  metrics.PixelAccuracy(classes, from_logits=from_logits)]
         model.compile(loss=loss, metrics=scores, run_eagerly=True)
         model.save(tmp_path / f"m{index}.keras")
-        expected[index] = model.evaluate(x, y, verbose=0, return_dict=True)
+        expected[index] = (type(loss).__name__, model.evaluate(x, y, verbose=0, return_dict=True))
     code = f"""
 import json, numpy as np, keras, segzoo
-x, y = np.load({str(tmp_path / 'x.npy')!r}), np.load({str(tmp_path / 'y.npy')!r})
+x = np.load({str(tmp_path / 'x.npy')!r})
 for index in {sorted(expected)}:
     model = keras.saving.load_model({str(tmp_path)!r} + f"/m{{index}}.keras")
+    y = np.load({str(tmp_path)!r} + f"/y{{index}}.npy")
     print(json.dumps([index, type(model.loss).__name__, model.evaluate(x, y, verbose=0, return_dict=True)]))
 """
     lines = run_python(code).strip().splitlines()[-len(expected):]
+    assert len(lines) == len(expected)
     for line in lines:
         index, name, got = json.loads(line)
-        assert name == type(CONFIGURED[index]).__name__
-        assert set(got) == set(expected[index]) and len(got) == 6
-        for key, want in expected[index].items():
-            assert got[key] == pytest.approx(want, rel=1e-5), (name, key)
+        want_name, want = expected[index]
+        assert name == want_name and set(got) == set(want) and len(got) == 6
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-5), (name, key)
 
 
 # --- Lovasz ------------------------------------------------------------------------

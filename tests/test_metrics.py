@@ -65,6 +65,10 @@ def test_matches_numpy_confusion_matrix(rng):
                                tp / (tp + fp + fn), rtol=1e-5)
     np.testing.assert_allclose(score(metrics.Recall(5, average=None), labels, probs, weight),
                                tp / (tp + fn), rtol=1e-5)
+    np.testing.assert_allclose(score(metrics.Precision(5, average=None), labels, probs, weight),
+                               tp / (tp + fp), rtol=1e-5)
+    np.testing.assert_allclose(score(metrics.Dice(5, beta=0.5, average=None), labels, probs, weight),
+                               1.25 * tp / (1.25 * tp + 0.25 * fn + fp), rtol=1e-5)
     assert score(metrics.PixelAccuracy(5), labels, probs, weight) == pytest.approx(
         tp.sum() / confusion.sum(), rel=1e-5)
 
