@@ -448,3 +448,21 @@ def test_lovasz_hand_computed_binary():
     assert value(losses.Lovasz(from_logits=True), np.array([[1, 0]]), np.array([[[2.0], [-1.0]]], "float32")) == 0.0
     # Logits (0, 0): errors (1, 1); sorted grads: 1 - 0/1 = 1, then (1 - 0/2) - 1 = 0 -> loss 1.
     assert value(losses.Lovasz(from_logits=True), np.array([[1, 0]]), np.zeros((1, 2, 1), "float32")) == 1.0
+
+
+@pytest.mark.parametrize("loss", ALL_LOSSES, ids=MULTICLASS_IDS)
+def test_fit_and_evaluate_take_per_pixel_sample_weights(loss, rng):
+    """Through Keras' own data path: (B, H, W) weights reach the loss unchanged."""
+    import segzoo
+
+    model = segzoo.build("unet", backbone="none", num_classes=4, activation="softmax",
+                         input_shape=(32, 32, 3), depth=3, encoder_filters=2)
+    x = rng.uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 4, (4, 32, 32))
+    w = (rng.uniform(0, 2, (4, 32, 32)) * (y != 0)).astype("float32")  # class 0 weighs nothing
+    model.compile(optimizer="sgd", loss=loss, run_eagerly=True)
+    history = model.fit(x, y, sample_weight=w, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    evaluated = model.evaluate(x, y, sample_weight=w, batch_size=4, verbose=0)
+    assert evaluated == pytest.approx(value(loss, y, model.predict(x, verbose=0), w), rel=1e-5)
+    assert evaluated != pytest.approx(value(loss, y, model.predict(x, verbose=0)), rel=1e-3)

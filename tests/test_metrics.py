@@ -153,3 +153,11 @@ def test_every_registered_name_is_unique():
     assert len(set(names)) == len(names), names
     for cls in classes:
         assert keras.saving.get_registered_object(keras.saving.get_registered_name(cls)) is cls
+
+
+def test_volumes_score_like_flattened_images(rng):
+    labels = rng.integers(0, 3, size=(2, 4, 5, 6))
+    probs = rng.random((2, 4, 5, 6, 3)).astype("float32")
+    volume = score(metrics.IoU(3, average=None), labels, probs)
+    image = score(metrics.IoU(3, average=None), labels.reshape(2, 20, 6), probs.reshape(2, 20, 6, 3))
+    np.testing.assert_allclose(volume, image, rtol=1e-6)
