@@ -126,3 +126,21 @@ def test_biomedical_resunet_is_one_call():
     assert widths == [16, 32, 64, 128, 256]
     assert list(model.decoder_filters) == [128, 64, 32, 16]  # mirrors the encoder
     assert model.output_shape == (None, 224, 224, 4)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_model_outputs_float32_and_trains(policy, rng):
+    from segzoo import losses
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = segzoo.build("unet", backbone="none", num_classes=3, activation="softmax",
+                             input_shape=(32, 32, 3), depth=3, encoder_filters=4)
+        x, y = _batch(rng, (32, 32, 3))
+        assert model.get_layer("decoder_stage1_upsample").compute_dtype != "float32"
+        assert model(x).dtype == "float32"
+        model.compile(optimizer="adam", loss=losses.Dice() + losses.CrossEntropy(), run_eagerly=True)
+        history = model.fit(x, y, epochs=2, verbose=0)
+        assert np.all(np.isfinite(history.history["loss"]))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
