@@ -1,6 +1,7 @@
 """segzoo: a Keras 3 model zoo for semantic image segmentation."""
 
-from segzoo import backbones, errors, losses, metrics
+from segzoo import backbones, data, errors, losses, metrics
+from segzoo.data import class_weights
 from segzoo.evaluation import evaluate
 from segzoo.backbones import list_backbones
 from segzoo.finetune import freeze_encoder, replace_head, unfreeze_encoder
@@ -12,6 +13,8 @@ __all__ = [
     "SegmentationModel",
     "backbones",
     "build",
+    "class_weights",
+    "data",
     "errors",
     "evaluate",
     "freeze_encoder",
