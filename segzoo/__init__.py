@@ -1,6 +1,6 @@
 """segzoo: a Keras 3 model zoo for semantic image segmentation."""
 
-from segzoo import backbones, data, errors, losses, metrics
+from segzoo import backbones, data, datasets, errors, losses, metrics
 from segzoo.data import class_weights
 from segzoo.evaluation import evaluate
 from segzoo.backbones import list_backbones
@@ -15,6 +15,7 @@ __all__ = [
     "build",
     "class_weights",
     "data",
+    "datasets",
     "errors",
     "evaluate",
     "freeze_encoder",
