@@ -18,15 +18,19 @@ def evaluate(model, data, class_names=None, mode=None, threshold=0.5, from_logit
     or a tuple (x, y) of arrays. from_logits: by default True when the model's head has
     no activation (segzoo models record it), else False.
     """
-    channels = model.output_shape[-1]
     if from_logits is None:
         from_logits = getattr(model, "activation", "softmax") is None
     options = {"mode": mode, "threshold": threshold, "from_logits": from_logits,
                "ignore_index": ignore_index, "average": None}
-    counter = metrics.IoU(channels, **options)
+    counter = None
     for batch in _batches(data, batch_size):
         x, y, weight = (tuple(batch) + (None,))[:3]
-        counter.update_state(y, model.predict_on_batch(x), weight)
+        prediction = model.predict_on_batch(x)
+        if counter is None:
+            counter = metrics.IoU(prediction.shape[-1], **options)
+        counter.update_state(y, prediction, weight)
+    if counter is None:
+        raise ConfigError("evaluate got no batch: the data is empty.")
     report = build_report(counter, class_names)
     if print_table:
         print(format_report(report))
@@ -53,7 +57,7 @@ def build_report(counter, class_names=None):
     confusion = keras.ops.convert_to_numpy(counter.confusion)
     return {
         "classes": classes,
-        "mean": {key: _number(np.mean(values[scored])) if scored else None for key, values in scores.items()},
+        "mean": {key: _mean(values[scored]) for key, values in scores.items()},
         "pixel_accuracy": _number(np.trace(confusion) / confusion.sum()) if confusion.ndim == 2 else None,
         "confusion_matrix": confusion.tolist(),
     }
@@ -75,6 +79,12 @@ def format_report(report):
 
 def _cell(value):
     return f"{'-':>8}" if value is None else f"{value:>8.4f}"
+
+
+def _mean(values):
+    """Mean of the defined scores (a class present but never predicted has no precision)."""
+    defined = values[~np.isnan(values)]
+    return _number(defined.mean()) if defined.size else None
 
 
 def _number(value):

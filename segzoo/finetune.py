@@ -6,6 +6,7 @@ freezing or unfreezing.
 
 from keras import layers
 
+from segzoo._layers import set_layer_weights
 from segzoo.errors import ConfigError
 from segzoo.models.segmentation_model import SegmentationModel
 
@@ -60,10 +61,10 @@ def transfer_weights(source, target, fresh=()):
             continue
         if layer.name == "encoder":
             for inner, inner_donor in zip(layer.layers, donor.layers, strict=True):
-                inner.set_weights(inner_donor.get_weights())
+                set_layer_weights(inner, inner_donor.get_weights())
                 inner.trainable = inner_donor.trainable
         else:
-            layer.set_weights(donor.get_weights())
+            set_layer_weights(layer, donor.get_weights())
         layer.trainable = donor.trainable
 
 

@@ -165,3 +165,48 @@ def test_mobilenet_width_multiplier():
     wide = segzoo.build("unet", backbone="mobilenetv2", input_shape=(SIZE, SIZE, 3))
     assert narrow.encoder.count_params() < wide.encoder.count_params() / 3
     assert narrow.get_config()["alpha"] == 0.35
+
+
+@pytest.fixture
+def fake_imagenet_efficientnet(tmp_path, monkeypatch):
+    """A legacy-HDF5 'ImageNet' file for EfficientNetB0 (random values, realistic
+    normalisation statistics), served to Keras in place of the download."""
+    from keras.src.applications import efficientnet
+    from keras.src.legacy.saving import legacy_h5_format
+
+    app = keras.applications.EfficientNetB0(include_top=False, weights=None, input_shape=(SIZE, SIZE, 3))
+    rng = np.random.default_rng(3)
+    for layer in app.layers:
+        if isinstance(layer, keras.layers.Normalization):
+            # Keras' ImageNet file stores the std where a variance belongs; hence its extra Rescaling.
+            layer.set_weights([np.array([0.485, 0.456, 0.406], "float32"),
+                               np.array([0.229, 0.224, 0.225], "float32"), layer.get_weights()[2]])
+        elif layer.weights:
+            layer.set_weights([rng.normal(0, 0.1, w.shape).astype("float32") + (1 if "bn" in layer.name else 0)
+                               for w in layer.get_weights()])
+    path = tmp_path / "efficientnetb0_notop.h5"
+    with h5py.File(path, "w") as file:
+        legacy_h5_format.save_weights_to_hdf5_group(file, app)
+    monkeypatch.setattr(efficientnet.file_utils, "get_file", lambda *args, **kwargs: str(path))
+    return path
+
+
+def test_efficientnet_imagenet_equals_keras_and_survives_a_round_trip(fake_imagenet_efficientnet, tmp_path, rng):
+    keras_model = keras.applications.EfficientNetB0(include_top=False, weights="imagenet",
+                                                    input_shape=(SIZE, SIZE, 3))
+    assert sum(isinstance(layer, keras.layers.Rescaling) for layer in keras_model.layers) == 2  # the extra one
+    x = rng.uniform(0, 255, (2, SIZE, SIZE, 3)).astype("float32")
+    reference = keras.Model(keras_model.input, [keras_model.get_layer("block2a_expand_activation").output,
+                                                keras_model.output])
+    from_download = segzoo.build("unet", backbone="efficientnetb0", input_shape=(SIZE, SIZE, 3), encoder_weights="imagenet")
+    from_file = segzoo.build("unet", backbone="efficientnetb0", input_shape=(SIZE, SIZE, 3),
+                             encoder_weights=fake_imagenet_efficientnet)
+    for model in (from_download, from_file):
+        features = model.encoder(x)
+        for got, want in zip((features[2], features[32]), reference(x), strict=True):
+            np.testing.assert_allclose(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want),
+                                       rtol=1e-4, atol=1e-5)
+    from_download.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(x)),
+                               keras.ops.convert_to_numpy(from_download(x)), atol=1e-6)

@@ -161,3 +161,17 @@ def test_volumes_score_like_flattened_images(rng):
     volume = score(metrics.IoU(3, average=None), labels, probs)
     image = score(metrics.IoU(3, average=None), labels.reshape(2, 20, 6), probs.reshape(2, 20, 6, 3))
     np.testing.assert_allclose(volume, image, rtol=1e-6)
+
+
+def test_evaluate_mean_skips_undefined_scores():
+    """A class present but never predicted has no precision; the mean leaves it out."""
+
+    class Constant(keras.Model):
+        def call(self, x):
+            return keras.ops.one_hot(keras.ops.zeros(keras.ops.shape(x)[:3], "int32"), 2)
+
+    y = np.array([[[0, 0], [1, 1]]])
+    report = segzoo.evaluate(Constant(), (np.zeros((1, 2, 2, 1), "float32"), y))
+    assert report["classes"]["1"]["precision"] is None
+    assert report["mean"]["precision"] == pytest.approx(0.5)  # class 0 only: 2 of 4 right
+    assert report["mean"]["iou"] == pytest.approx(0.25)  # (0.5 + 0) / 2

@@ -7,21 +7,33 @@ import warnings
 import keras
 import numpy as np
 
+from segzoo._layers import set_layer_weights
 from segzoo.errors import ConfigError, WeightsError
 
 _URL = re.compile(r"https?://\S+?\.h5")
 
 
-def build_application_encoder(application, skip_names, input_shape, weights, max_stride, **kwargs):
-    """The application's layers as a model returning {stride: feature} up to `max_stride`."""
+def build_application_encoder(
+    application, skip_names, input_shape, weights, max_stride, imagenet_std=None, **kwargs
+):
+    """The application's layers as a model returning {stride: feature} up to `max_stride`.
+
+    imagenet_std: EfficientNet B0-B7 only. With weights="imagenet" Keras inserts an extra
+    Rescaling(1 / sqrt(std)) after its Normalization layer, and only then; a model rebuilt
+    from its config (weights=None) would lack it. segzoo always builds the plain network and
+    folds that scaling into the Normalization variance instead: the same function, one
+    architecture whatever the weights' source (a file path gets the correction too).
+    """
     _check_weights_argument(weights)
     channels = input_shape[-1]
-    if weights is None or channels == 3:
+    if weights is None or (channels == 3 and imagenet_std is None):
         app = _instantiate(application, input_shape, weights, **kwargs)
     else:
         app = _instantiate(application, input_shape, None, **kwargs)
         donor = _instantiate(application, input_shape[:-1] + (3,), weights, **kwargs)
         _copy_adapting_channels(donor, app, channels)
+        if imagenet_std is not None:
+            _fold_into_normalization(app, imagenet_std)
     outputs = {
         stride: app.get_layer(name).output
         for stride, name in skip_names.items()
@@ -92,7 +104,15 @@ def _copy_adapting_channels(donor, target, channels):
             _adapt(value, dest_var.shape, channels)
             for value, dest_var in zip(source.get_weights(), dest.weights, strict=True)
         ]
-        dest.set_weights(values)
+        set_layer_weights(dest, values)
+
+
+def _fold_into_normalization(app, std):
+    # (x - m) / sqrt(var) * 1 / sqrt(s) == (x - m) / sqrt(var * s)
+    norm = next(layer for layer in app.layers if isinstance(layer, keras.layers.Normalization))
+    mean, variance, count = norm.get_weights()
+    factors = _adapt(np.asarray(std, variance.dtype), variance.shape, variance.shape[0])
+    set_layer_weights(norm, [mean, variance * factors, count])
 
 
 def _adapt(value, shape, channels):

@@ -30,12 +30,12 @@ def _v2_skips(variant):
 
 
 
-def _register(name, application, skips):
+def _register(name, application, skips, **options):
     BACKBONES.register(
         name,
         BackboneSpec(
             name=name,
-            build=functools.partial(build_application_encoder, application, skips),
+            build=functools.partial(build_application_encoder, application, skips, **options),
             strides=tuple(skips),
             preprocessing="none",
             pretrained=True,
@@ -43,8 +43,17 @@ def _register(name, application, skips):
     )
 
 
+# The ImageNet standard deviations Keras divides by (after a Normalization layer whose
+# stored variance needs them): keras/src/applications/efficientnet.py IMAGENET_STDDEV_RGB.
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
 for _variant in range(8):
-    _register(f"efficientnetb{_variant}", getattr(applications, f"EfficientNetB{_variant}"), _V1_SKIPS)
+    _register(
+        f"efficientnetb{_variant}",
+        getattr(applications, f"EfficientNetB{_variant}"),
+        _V1_SKIPS,
+        imagenet_std=_IMAGENET_STD,
+    )
 for _variant in range(4):
     _register(
         f"efficientnetv2b{_variant}",

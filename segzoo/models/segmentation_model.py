@@ -161,19 +161,18 @@ def _check_spatial_size(size, depth, spec, input_shape):
     if size is None:
         return
     multiple = 2**depth
-    if not isinstance(size, int) or size < 1 or size % multiple:
-        lower = (size // multiple) * multiple if isinstance(size, int) else 0
-        nearest = " or ".join(str(n) for n in (lower, lower + multiple) if n > 0)
-        raise InputShapeError(
-            f"input_shape {tuple(input_shape)}: spatial size {size!r} is not a multiple of "
-            f"{multiple} (2**depth with depth={depth}). Nearest valid sizes: {nearest}. "
-            "Resize or pad the input, lower depth, or pass None for a variable size."
-        )
-    if spec.pretrained and size < _MIN_PRETRAINED_SIZE:
-        raise InputShapeError(
-            f"input_shape {tuple(input_shape)}: backbone {spec.name!r} needs spatial sizes of at "
-            f"least {_MIN_PRETRAINED_SIZE}, got {size}."
-        )
+    smallest = max(multiple, _MIN_PRETRAINED_SIZE) if spec.pretrained else multiple
+    if isinstance(size, int) and size >= smallest and size % multiple == 0:
+        return
+    lower = (size // multiple) * multiple if isinstance(size, int) else 0
+    nearest = sorted({max(n, smallest) for n in (lower, lower + multiple)})
+    why = (f"not a multiple of {multiple} (2**depth with depth={depth})" if not isinstance(size, int)
+           or size % multiple else f"below {smallest}, the smallest input backbone {spec.name!r} takes")
+    raise InputShapeError(
+        f"input_shape {tuple(input_shape)}: spatial size {size!r} is {why}. Nearest valid sizes: "
+        f"{' or '.join(map(str, nearest))}. Resize or pad the input, change depth, or pass None "
+        "for a variable size."
+    )
 
 
 def build(
