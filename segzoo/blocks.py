@@ -26,6 +26,13 @@ def conv(x, filters, name, kernel_size=3, strides=1, use_bias=False):
     )(x)
 
 
+def conv_transpose(x, filters, name, kernel_size, use_bias=True):
+    """A stride-2 transposed convolution: doubles every spatial size."""
+    return _CONV_TRANSPOSE[spatial_dims(x)](
+        filters, kernel_size, strides=2, padding="same", use_bias=use_bias, name=name
+    )(x)
+
+
 def batch_norm(x, name):
     return layers.BatchNormalization(name=name)(x)
 
@@ -68,11 +75,10 @@ def max_pool(x, name):
 
 def upsample(x, mode, name, filters=None):
     """Double every spatial size: (bi/tri)linear, nearest, or a learned transposed conv."""
-    dims = spatial_dims(x)
     if mode == "transpose":
-        return _CONV_TRANSPOSE[dims](filters, kernel_size=2, strides=2, name=name)(x)
+        return conv_transpose(x, filters, name, kernel_size=2)
     if mode == "nearest":
-        return _UPSAMPLE[dims](size=2, name=name)(x)
+        return _UPSAMPLE[spatial_dims(x)](size=2, name=name)(x)
     # Not UpSampling2D(interpolation="bilinear"): it fails in graph mode when spatial
     # sizes are None (Keras 3.15), and Keras has no trilinear layer for volumes.
     return LinearUpsampling(name=name)(x)

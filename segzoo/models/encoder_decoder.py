@@ -8,8 +8,6 @@ from segzoo.errors import ConfigError
 from segzoo import blocks
 from segzoo.models._spec import ARCHITECTURES, ArchitectureSpec
 
-_TRANSPOSE = {2: layers.Conv2DTranspose, 3: layers.Conv3DTranspose}
-
 
 def decode(features, depth, decoder_filters, dropout=0.0):
     if not 0.0 <= dropout < 1.0:
@@ -17,9 +15,7 @@ def decode(features, depth, decoder_filters, dropout=0.0):
     x = features[2**depth]
     for stage, width in enumerate(decoder_filters, start=1):
         name = f"decoder_stage{stage}"
-        x = _TRANSPOSE[blocks.spatial_dims(x)](
-            width, 3, strides=2, padding="same", use_bias=False, name=f"{name}_upsample"
-        )(x)
+        x = blocks.conv_transpose(x, width, f"{name}_upsample", kernel_size=3, use_bias=False)
         x = blocks.batch_norm(x, f"{name}_bn")
         if dropout:
             x = layers.Dropout(dropout, name=f"{name}_dropout")(x)

@@ -25,8 +25,7 @@ def check_head(num_classes, activation):
 def segmentation_head(x, num_classes, activation, upsample):
     """The output stays float32 under mixed precision so losses see full precision."""
     if upsample:
-        transpose = {2: layers.Conv2DTranspose, 3: layers.Conv3DTranspose}[blocks.spatial_dims(x)]
-        x = transpose(num_classes, 3, strides=2, padding="same", name="head_conv")(x)
+        x = blocks.conv_transpose(x, num_classes, "head_conv", kernel_size=3)
     else:
         x = blocks.conv(x, num_classes, "head_conv", kernel_size=1, use_bias=True)
     return layers.Activation(activation or "linear", dtype="float32", name="head_activation")(x)
