@@ -19,3 +19,7 @@ class InputShapeError(SegzooError, ValueError):
 
 class WeightsError(SegzooError):
     """Encoder weights that cannot be obtained or do not fit the encoder."""
+
+
+class DataError(SegzooError, ValueError):
+    """Image and mask files that cannot be used as they are: unpaired, unreadable, bad labels."""
