@@ -38,17 +38,20 @@ def evaluate(model, data, class_names=None, mode=None, threshold=0.5, from_logit
 
 
 def build_report(counter, class_names=None):
-    tp, fp, fn, tn = (keras.ops.convert_to_numpy(c).astype(float) for c in counter.counts())
+    tp, fp, fn, _ = counter.counts()
+    scores = {
+        key: keras.ops.convert_to_numpy(values).astype(float)
+        for key, values in (
+            ("iou", metrics.iou_score(tp, fp, fn)),
+            ("dice", metrics.f_beta_score(tp, fp, fn)),
+            ("precision", metrics.precision_score(tp, fp)),
+            ("recall", metrics.recall_score(tp, fn)),
+        )
+    }
+    tp, fn = keras.ops.convert_to_numpy(tp), keras.ops.convert_to_numpy(fn)
     names = list(class_names) if class_names is not None else [str(i) for i in range(len(tp))]
     if len(names) != len(tp):
         raise ConfigError(f"class_names has {len(names)} names but the model scores {len(tp)} classes.")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scores = {
-            "iou": tp / (tp + fp + fn),
-            "dice": 2 * tp / (2 * tp + fp + fn),
-            "precision": tp / (tp + fp),
-            "recall": tp / (tp + fn),
-        }
     classes = {
         name: {**{key: _number(values[i]) for key, values in scores.items()}, "support": int(tp[i] + fn[i])}
         for i, name in enumerate(names)

@@ -138,6 +138,25 @@ def _ratio(numerator, denominator):
     return ops.where(denominator > 0, numerator / ops.maximum(denominator, 1e-30), float("nan"))
 
 
+# Per-class scores from per-class counts: NaN where there is nothing to score. The metric
+# classes and segzoo.evaluate both read them.
+def iou_score(tp, fp, fn):
+    return _ratio(tp, tp + fp + fn)
+
+
+def f_beta_score(tp, fp, fn, beta=1.0):
+    b2 = beta**2
+    return _ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp)
+
+
+def precision_score(tp, fp):
+    return _ratio(tp, tp + fp)
+
+
+def recall_score(tp, fn):
+    return _ratio(tp, tp + fn)
+
+
 @_register
 class IoU(ConfusionMatrixMetric):
     """TP / (TP + FP + FN) per class; the mean is mIoU."""
@@ -147,7 +166,7 @@ class IoU(ConfusionMatrixMetric):
 
     def per_class(self):
         tp, fp, fn, _ = self.counts()
-        return _ratio(tp, tp + fp + fn)
+        return iou_score(tp, fp, fn)
 
 
 @_register
@@ -162,8 +181,7 @@ class Dice(ConfusionMatrixMetric):
 
     def per_class(self):
         tp, fp, fn, _ = self.counts()
-        b2 = self.beta**2
-        return _ratio((1 + b2) * tp, (1 + b2) * tp + b2 * fn + fp)
+        return f_beta_score(tp, fp, fn, self.beta)
 
     def get_config(self):
         return {**super().get_config(), "beta": self.beta}
@@ -176,7 +194,7 @@ class Precision(ConfusionMatrixMetric):
 
     def per_class(self):
         tp, fp, _, _ = self.counts()
-        return _ratio(tp, tp + fp)
+        return precision_score(tp, fp)
 
 
 @_register
@@ -186,7 +204,7 @@ class Recall(ConfusionMatrixMetric):
 
     def per_class(self):
         tp, _, fn, _ = self.counts()
-        return _ratio(tp, tp + fn)
+        return recall_score(tp, fn)
 
 
 @_register
