@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from segzoo.data import folders, from_folders, pair_files
+from segzoo.data import augment, files, from_folders, pair_files
 from segzoo.errors import ConfigError, DataError
 
 
@@ -51,7 +51,7 @@ def _all(dataset):
 def test_pairs_by_stem_whatever_the_listing_order(tmp_path, monkeypatch):
     images, masks = _folders(tmp_path, suffix="_mask")
     listdir = os.listdir
-    monkeypatch.setattr(folders.os, "listdir", lambda d: sorted(listdir(d), reverse="masks" in str(d)))
+    monkeypatch.setattr(files.os, "listdir", lambda d: sorted(listdir(d), reverse="masks" in str(d)))
     x, y = _all(from_folders(images, masks, 16, 4, mask_suffix="_mask", shuffle=True, seed=1, batch_size=4))
     assert len(x) == 6
     np.testing.assert_array_equal(np.round(x[:, 0, 0, 0] / 10).astype(int) % 4, y[:, 0, 0])
@@ -111,20 +111,61 @@ def test_sixteen_bit_palette_and_binary_masks(tmp_path):
     assert y[0, 0].tolist() == [0, 1, 0, 1, 0, 1]
 
 
-def test_out_of_range_label_stops_with_the_file_name(tmp_path):
+def test_out_of_range_label_is_named_before_training(tmp_path):
     images, masks = _folders(tmp_path, count=2)
     _write(masks / "img01.png", np.full((20, 30), 255))
+    with pytest.raises(DataError, match=r"img01.png holds labels 255 outside 0..3 .*ignore_index"):
+        from_folders(images, masks, 16, 4)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"label >= num_classes \(4\) in .*img01.png"):
-        _all(from_folders(images, masks, 16, 4))
+        _all(from_folders(images, masks, 16, 4, check=False))
     x, y = _all(from_folders(images, masks, 16, 4, ignore_index=255, shuffle=False))
     assert set(np.unique(y)) == {0, 255}
 
 
-def test_size_mismatch_stops_with_both_names(tmp_path):
+def test_size_mismatch_is_named_with_both_sizes(tmp_path):
     images, masks = _folders(tmp_path, count=2)
     _write(masks / "img00.png", np.zeros((21, 30)))
+    with pytest.raises(DataError, match=r"img00.png is 20x30 but its mask .*img00.png is 21x30"):
+        from_folders(images, masks, 16, 4)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"sizes differ: .*img00.png vs .*img00.png"):
-        _all(from_folders(images, masks, 16, 4))
+        _all(from_folders(images, masks, 16, 4, check=False))
+
+
+def test_corrupt_file_is_named(tmp_path):
+    images, masks = _folders(tmp_path, count=3)
+    (images / "img02.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(DataError, match=r"images/img02.png: cannot be decoded"):
+        from_folders(images, masks, 16, 4)
+
+
+def test_unknown_palette_colour_is_named(tmp_path):
+    images, masks = _folders(tmp_path, count=1)
+    palette = [(0, 0, 0), (255, 0, 0)]
+    _write(masks / "img00.png", np.array([[palette[0], (9, 9, 9)]] * 20))
+    _write(images / "img00.png", np.zeros((20, 2, 3)))
+    with pytest.raises(DataError, match=r"img00.png holds colours that are not in the palette"):
+        from_folders(images, masks, 16, 2, mask_format="palette", palette=palette)
+
+
+def test_augment_inside_from_folders_keeps_image_and_mask_aligned(tmp_path, rng):
+    """Images whose value encodes the class (100 x label) still read as their masks
+    after a flip and a 90-degree turn, which move pixels without resampling them."""
+    (tmp_path / "i").mkdir()
+    (tmp_path / "m").mkdir()
+    for i in range(6):
+        labels = np.zeros((32, 32), np.uint8)
+        labels[rng.integers(0, 16):, rng.integers(0, 8):20] = 1
+        labels[:10, 20:] = 2
+        _write(tmp_path / "i" / f"{i}.png", np.stack([labels * 100] * 3, axis=-1))
+        _write(tmp_path / "m" / f"{i}.png", labels)
+    aug = augment(flip="horizontal_and_vertical", rotate90=True, seed=0)
+    data = from_folders(tmp_path / "i", tmp_path / "m", 32, 3, batch_size=3, augment=aug, seed=0, shuffle=False)
+    first, second = list(data.repeat(2).as_numpy_iterator())[::2]
+    assert not np.array_equal(first[1], second[1])  # a new draw each epoch
+    for x, y in (first, second):
+        np.testing.assert_array_equal(np.round(x[..., 0] / 100).astype(int), y)
+    with pytest.raises(ConfigError, match="augment must be a callable"):
+        from_folders(tmp_path / "i", tmp_path / "m", 32, 3, augment="flip")
 
 
 def test_preprocessing_by_backbone_name(tmp_path):

@@ -1,0 +1,75 @@
+"""Finding image and mask files and pairing them by file stem, never by listing order."""
+
+import os
+
+from segzoo.errors import DataError
+
+NATIVE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+TIFF_EXTENSIONS = (".tif", ".tiff")
+IMAGE_EXTENSIONS = NATIVE_EXTENSIONS + TIFF_EXTENSIONS
+
+
+def match_files(images_dir, masks_dir, mask_suffix=""):
+    """(pairs, images without a mask, masks without an image): pairs [(image, mask)] sorted
+    by stem, the lonely ones as sorted file paths. A mask's stem may end in `mask_suffix`."""
+    images = _by_stem(images_dir, "")
+    masks = _by_stem(masks_dir, mask_suffix)
+    pairs = [(images[stem], masks[stem]) for stem in sorted(set(images) & set(masks))]
+    lonely_images = [images[stem] for stem in sorted(set(images) - set(masks))]
+    lonely_masks = [masks[stem] for stem in sorted(set(masks) - set(images))]
+    return pairs, lonely_images, lonely_masks
+
+
+def pair_files(images_dir, masks_dir, mask_suffix=""):
+    """[(image_path, mask_path)] sorted by stem; raises DataError naming unpaired files."""
+    pairs, lonely_images, lonely_masks = match_files(images_dir, masks_dir, mask_suffix)
+    if lonely_images or lonely_masks:
+        raise DataError(
+            "Images and masks do not pair up by file name"
+            + _listing(" images without a mask", lonely_images)
+            + _listing(" masks without an image", lonely_masks)
+            + (f". Masks named like 'x{mask_suffix or '_mask'}.png'? Pass mask_suffix." if lonely_masks else ".")
+        )
+    check_tiff_support([path for pair in pairs for path in pair])
+    return pairs
+
+
+def check_tiff_support(paths):
+    """TIFF decoding needs the optional tifffile package: say so before reading anything."""
+    tiffs = [p for p in paths if os.path.splitext(p)[1].lower() in TIFF_EXTENSIONS]
+    if not tiffs:
+        return
+    try:
+        import tifffile  # noqa: F401
+    except ImportError:
+        raise DataError(
+            f"{os.path.basename(tiffs[0])} (and {len(tiffs) - 1} more) are TIFF files, which need the "
+            "tifffile package: pip install tifffile (or pip install 'segzoo[tiff]')."
+        ) from None
+
+
+def _by_stem(directory, suffix):
+    if not os.path.isdir(directory):
+        raise DataError(f"{str(directory)!r} is not a directory.")
+    files = {}
+    for name in os.listdir(directory):
+        stem, extension = os.path.splitext(name)
+        if extension.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if suffix and stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+        if stem in files:
+            raise DataError(f"Two files in {str(directory)!r} share the stem {stem!r}: "
+                            f"{os.path.basename(files[stem])}, {name}. Keep one of them.")
+        files[stem] = os.path.join(directory, name)
+    if not files:
+        raise DataError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in {str(directory)!r}.")
+    return files
+
+
+def _listing(label, paths):
+    if not paths:
+        return ""
+    shown = ", ".join(os.path.basename(p) for p in paths[:10])
+    more = f" and {len(paths) - 10} more" if len(paths) > 10 else ""
+    return f";{label}: {shown}{more}"
