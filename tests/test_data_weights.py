@@ -68,3 +68,12 @@ def test_with_sample_weights_is_a_gather(trailing_channel, rng):
     expected = np.where(masks == 255, 0.0, np.asarray(weights + [0.0])[np.minimum(masks, 4)])
     np.testing.assert_allclose(got, expected)
     assert got.shape == masks.shape
+
+
+def test_with_sample_weights_refuses_anything_but_pairs():
+    x, y = np.zeros((2, 4, 4, 3), np.float32), np.zeros((2, 4, 4), np.int32)
+    weighted = tf.data.Dataset.from_tensor_slices((x, y, np.ones((2, 4, 4), np.float32)))
+    with pytest.raises(ConfigError, match="already yields sample weights"):
+        with_sample_weights(weighted, [1.0, 2.0])
+    with pytest.raises(ConfigError, match=r"must yield \(x, y\) pairs"):
+        with_sample_weights(tf.data.Dataset.from_tensor_slices(y), [1.0, 2.0])

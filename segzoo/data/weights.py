@@ -87,12 +87,11 @@ def _as_labels(masks):
 def with_sample_weights(dataset, class_weights, ignore_index=None):
     """Map (x, y) batches to (x, y, w), w[b, h, w] = class_weights[y[b, h, w]]: the
     per-pixel weights `model.fit` takes. Ignored or out-of-range labels weigh 0."""
+    check_pairs(dataset)
     table = tf.constant(np.asarray(class_weights, np.float32))
     classes = len(class_weights)
 
-    def add_weights(x, y, *rest):
-        if rest:
-            raise ConfigError("The dataset already yields sample weights (x, y, w).")
+    def add_weights(x, y):
         labels = tf.cast(y[..., 0] if y.shape.rank and y.shape[-1] == 1 else y, tf.int32)
         valid = (labels >= 0) & (labels < classes)
         if ignore_index is not None:
@@ -101,3 +100,12 @@ def with_sample_weights(dataset, class_weights, ignore_index=None):
         return x, y, tf.where(valid, weight, 0.0)
 
     return dataset.map(add_weights, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def check_pairs(dataset):
+    """Refuse, before mapping, a dataset that does not yield (x, y) pairs."""
+    spec = dataset.element_spec
+    if isinstance(spec, tuple) and len(spec) == 3:
+        raise ConfigError("The dataset already yields sample weights (x, y, w): add weights to (x, y) pairs once.")
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise ConfigError(f"The dataset must yield (x, y) pairs, got elements {spec}.")
