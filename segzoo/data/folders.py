@@ -41,7 +41,7 @@ def from_folders(images_dir, masks_dir, image_size, num_classes, mask_format="in
     size = _check_options(image_size, num_classes, mask_format, palette, resize, interpolation, ignore_index)
     if augment is not None and not callable(augment):
         raise ConfigError(f"augment must be a callable on (images, masks) such as segzoo.data.augment(...), got {augment!r}.")
-    prepare = _preprocessing(preprocessing)
+    prepare = preprocessing_function(preprocessing)
     pairs = pair_files(images_dir, masks_dir, mask_suffix)
     if check:
         scan(pairs, num_classes, mask_format, palette, ignore_index).raise_if_problems()
@@ -74,7 +74,10 @@ def _check_options(image_size, num_classes, mask_format, palette, resize, interp
     return size
 
 
-def _preprocessing(preprocessing):
+def preprocessing_function(preprocessing):
+    """The callable that turns [0, 255] images into what `preprocessing` expects: a backbone
+    name gives its pretrained weights' convention (None when the backbone normalises raw
+    pixels itself), a callable is returned as it is."""
     if preprocessing is None or callable(preprocessing):
         return preprocessing
     convention = get_backbone_spec(preprocessing).preprocessing
