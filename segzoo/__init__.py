@@ -6,6 +6,8 @@ from segzoo.evaluation import evaluate
 from segzoo.backbones import list_backbones
 from segzoo.finetune import freeze_encoder, replace_head, unfreeze_encoder
 from segzoo.models import SegmentationModel, build, list_architectures
+from segzoo import hub
+from segzoo.hub import from_pretrained, push_to_hub, save_pretrained
 
 __version__ = "0.1.0"
 
@@ -19,10 +21,14 @@ __all__ = [
     "errors",
     "evaluate",
     "freeze_encoder",
+    "from_pretrained",
+    "hub",
     "list_architectures",
     "list_backbones",
     "losses",
     "metrics",
+    "push_to_hub",
     "replace_head",
+    "save_pretrained",
     "unfreeze_encoder",
 ]
