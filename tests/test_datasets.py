@@ -29,6 +29,20 @@ def test_shapes_are_drawn_in_their_class_colours():
         assert colours.std(axis=1).mean() > 20  # saturated, unlike the grey background
 
 
+def _class_colour_spread(images, masks, label):
+    """Across images, the spread of one class's mean colour (0-255 units)."""
+    means = [images[i][masks[i] == label].mean(axis=0) for i in range(len(images)) if (masks[i] == label).any()]
+    return np.std(means, axis=0).mean()
+
+
+def test_random_colours_make_colour_useless_for_the_class():
+    by_class = shapes(40, image_size=48, num_classes=3, seed=3).arrays["train"]
+    random = shapes(40, image_size=48, num_classes=3, seed=3, colours="random").arrays["train"]
+    for label in (1, 2):
+        assert _class_colour_spread(*by_class, label) < 15
+        assert _class_colour_spread(*random, label) > 30
+
+
 def test_datasets_batch_and_split():
     split = shapes(10, image_size=32, num_classes=3, validation_fraction=0.2, batch_size=4)
     x, y = next(iter(split.train))
@@ -52,7 +66,8 @@ def test_to_folders_writes_png_pairs(tmp_path):
 @pytest.mark.parametrize(
     "options, message",
     [({"n": 1}, "n must be"), ({"num_classes": 1}, "num_classes must be >= 2"),
-     ({"foreground_fraction": 0.9}, "foreground_fraction"), ({"image_size": 8}, "image_size")],
+     ({"foreground_fraction": 0.9}, "foreground_fraction"), ({"image_size": 8}, "image_size"),
+     ({"colours": "rainbow"}, "colours must be one of")],
 )
 def test_bad_arguments(options, message):
     with pytest.raises(ConfigError, match=message):

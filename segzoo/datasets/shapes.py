@@ -9,18 +9,25 @@ from segzoo.errors import ConfigError
 SHAPES = ("disk", "square", "triangle", "ring", "cross")
 
 
+COLOURS = ("by_class", "random")
+
+
 def shapes(n, image_size=128, num_classes=4, foreground_fraction=0.25, objects_per_image=3,
-           seed=0, validation_fraction=0.2, batch_size=8):
+           seed=0, validation_fraction=0.2, batch_size=8, colours="by_class"):
     """n images (image_size x image_size x 3, values 0-255) with masks of num_classes
     classes: 0 is the textured background, class k >= 1 is one shape kind (disk, square,
     triangle, ring, cross, repeating) in its own colour family.
 
     foreground_fraction: the share of pixels covered by shapes on average; 0.05 gives a
-    heavily imbalanced set (background 95 %). Returns Split(train, validation, arrays).
+    heavily imbalanced set (background 95 %). colours: "by_class" (colour gives the class
+    away: an easy task) or "random" (any hue for any shape: the class must be read from
+    the shape). Returns Split(train, validation, arrays).
     """
     _check(n, image_size, num_classes, foreground_fraction, objects_per_image, validation_fraction)
+    if colours not in COLOURS:
+        raise ConfigError(f"colours must be one of {COLOURS}, got {colours!r}.")
     rng = np.random.default_rng(seed)
-    palette = _class_colours(num_classes, rng)
+    palette = _class_colours(num_classes, rng) if colours == "by_class" else None
     images = np.empty((n, image_size, image_size, 3), np.uint8)
     masks = np.zeros((n, image_size, image_size), np.uint8)
     # Radius such that objects_per_image shapes of mean area ~ (2r)² * 0.6 cover the fraction.
@@ -64,7 +71,8 @@ def _draw(rng, size, num_classes, palette, radius, objects):
         r = radius * rng.uniform(0.7, 1.3)
         cy, cx = rng.uniform(r, size - r, size=2) if size > 2 * r else (size / 2, size / 2)
         inside = _shape_mask(SHAPES[(label - 1) % len(SHAPES)], yy - cy, xx - cx, r)
-        colour = palette[label - 1] + rng.normal(0, 12, size=3)
+        base = palette[label - 1] if palette is not None else _hue_to_rgb(rng.uniform())
+        colour = base + rng.normal(0, 12, size=3)
         texture = rng.normal(0, 10, size=(size, size, 1))
         image[inside] = np.clip(colour + texture[inside], 0, 255)
         mask[inside] = label
