@@ -86,3 +86,26 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def local_hub(monkeypatch):
+    """A stand-in Hugging Face Hub on 127.0.0.1 (tests/hf_server.py) with HF_ENDPOINT
+    pointing at it. huggingface_hub read HF_ENDPOINT at import (the real hub): whatever
+    still uses that value goes to a trap on this machine, which must stay unasked."""
+    import huggingface_hub
+    from huggingface_hub.utils import _detect_agent
+
+    from hf_server import HubServer
+
+    with HubServer() as server, HubServer() as trap:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        template = trap.url + "/{repo_id}/resolve/{revision}/{filename}"
+        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", trap.url)
+        monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
+        # Its first request looks up an agent registry on huggingface.co: answer it here.
+        monkeypatch.setattr(_detect_agent, "_registry", {"standardEnvVars": [], "harnesses": {}})
+        yield server
+        assert trap.requests == [], "a request ignored HF_ENDPOINT"

@@ -59,8 +59,9 @@ class HubServer:
 
     # -------------------------------------------------------------- repos
 
-    def add_commit(self, repo_id, files, branch="main"):
-        """A new commit on `branch` whose tree is the branch's files updated by `files`."""
+    def add_commit(self, repo_id, files, branch="main", sha=None):
+        """A new commit on `branch` whose tree is the branch's files updated by `files`;
+        `sha` serves it at a given commit id (a manifest's pinned revision)."""
         with self._lock:
             repo = self.repos.setdefault(repo_id, Repo())
             parent = repo.refs.get(branch)
@@ -68,15 +69,15 @@ class HubServer:
             tree.update(files)
             self._commit_counter += 1
             seed = f"{repo_id}:{branch}:{parent}:{self._commit_counter}".encode()
-            sha = hashlib.sha1(seed + "".join(sorted(tree)).encode()).hexdigest()
+            sha = sha or hashlib.sha1(seed + "".join(sorted(tree)).encode()).hexdigest()
             repo.commits[sha] = tree
             repo.refs[branch] = sha
             return sha
 
-    def add_folder(self, repo_id, folder, branch="main"):
+    def add_folder(self, repo_id, folder, branch="main", sha=None):
         folder = Path(folder)
         files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-        return self.add_commit(repo_id, files, branch)
+        return self.add_commit(repo_id, files, branch, sha)
 
     def set_file(self, repo_id, commit, path, data):
         """Change a file in place (a corrupted or tampered mirror)."""

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from segzoo.datasets import digits
-from segzoo.datasets.digits import HELD_OUT, _generate, _resize_bilinear, _validation_count
+from segzoo.datasets._split import validation_count
+from segzoo.datasets.digits import HELD_OUT, _generate, _resize_bilinear
 from segzoo.errors import ConfigError
 
 needs_sklearn = pytest.mark.skipif(
@@ -113,7 +114,7 @@ def test_validation_images_use_held_out_handwriting(sklearn_digits):
 def test_split_sizes_and_batches(n, fraction, expected):
     split = digits(n, image_size=32, digits_per_image=(1, 2), validation_fraction=fraction,
                    batch_size=4)
-    assert len(split.arrays["validation"][0]) == expected == _validation_count(n, fraction)
+    assert len(split.arrays["validation"][0]) == expected == validation_count(n, fraction)
     assert len(split.arrays["train"][0]) == n - expected
     x, y = next(iter(split.train))
     assert x.shape == (4, 32, 32, 3) and x.dtype == tf.float32 and y.dtype == tf.int32

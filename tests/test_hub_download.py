@@ -6,13 +6,10 @@ import types
 import warnings
 from pathlib import Path
 
-import huggingface_hub
 import keras
 import numpy as np
 import pytest
 from huggingface_hub import file_download
-from huggingface_hub.utils import _detect_agent
-from hf_server import HubServer
 
 import segzoo
 from segzoo.errors import (
@@ -58,30 +55,19 @@ def checkpoint(tmp_path_factory):
 
 
 @pytest.fixture
-def hub(checkpoint, tmp_path, monkeypatch):
-    """A fresh server holding REPO, HF_ENDPOINT pointing at it, an empty cache, and a
-    manifest naming the checkpoint "tiny" (hashes computed here with hashlib)."""
-    with HubServer() as server, HubServer() as trap:
-        commit = server.add_folder(REPO, checkpoint["folder"])
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        monkeypatch.delenv("HF_TOKEN", raising=False)
-        # huggingface_hub read HF_ENDPOINT at import (the real hub, here): send whatever
-        # still uses that value to a trap on this machine, and check that nothing did.
-        template = trap.url + "/{repo_id}/resolve/{revision}/{filename}"
-        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", trap.url)
-        monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
-        monkeypatch.setattr(_detect_agent, "_registry", {"standardEnvVars": [], "harnesses": {}})
-        manifest = tmp_path / "weights_manifest.json"
-        monkeypatch.setenv("SEGZOO_MANIFEST", str(manifest))
-        files = {
-            path.name: {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size": path.stat().st_size}
-            for path in checkpoint["folder"].iterdir()
-        }
-        entry = {**segzoo.hub.manifest_entry(checkpoint["folder"], REPO, commit), "files": files}
-        segzoo.hub.write_manifest({"tiny": entry})
-        yield types.SimpleNamespace(server=server, commit=commit, cache=tmp_path / "cache", good=checkpoint)
-        assert trap.requests == [], "a request ignored HF_ENDPOINT"
+def hub(checkpoint, local_hub, tmp_path, monkeypatch):
+    """The local hub holding REPO, an empty cache, and a manifest naming the checkpoint
+    "tiny" (hashes computed here with hashlib)."""
+    commit = local_hub.add_folder(REPO, checkpoint["folder"])
+    manifest = tmp_path / "weights_manifest.json"
+    monkeypatch.setenv("SEGZOO_MANIFEST", str(manifest))
+    files = {
+        path.name: {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size": path.stat().st_size}
+        for path in checkpoint["folder"].iterdir()
+    }
+    entry = {**segzoo.hub.manifest_entry(checkpoint["folder"], REPO, commit), "files": files}
+    segzoo.hub.write_manifest({"tiny": entry})
+    return types.SimpleNamespace(server=local_hub, commit=commit, cache=tmp_path / "cache", good=checkpoint)
 
 
 @pytest.fixture

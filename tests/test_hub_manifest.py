@@ -97,3 +97,12 @@ def test_malformed_and_missing_manifests(tmp_path):
         segzoo.hub.load_manifest(path)
     with pytest.raises(ManifestError, match="No manifest"):
         segzoo.hub.load_manifest(tmp_path / "absent.json")
+
+
+def test_content_revision_hashes_paths_and_contents(tmp_path):
+    (tmp_path / "b.txt").write_bytes(b"bee")
+    (tmp_path / "a.txt").write_bytes(b"ay")
+    lines = "".join(f"{name}\0{hashlib.sha256(data).hexdigest()}\n" for name, data in (("a.txt", b"ay"), ("b.txt", b"bee")))
+    assert segzoo.hub.content_revision(tmp_path) == hashlib.sha1(lines.encode()).hexdigest()
+    (tmp_path / "b.txt").write_bytes(b"bees")
+    assert segzoo.hub.content_revision(tmp_path) != hashlib.sha1(lines.encode()).hexdigest()

@@ -162,6 +162,16 @@ def test_class_names_must_match_the_channels(tmp_path):
         segzoo.save_pretrained(tiny_model(), tmp_path, class_names=["a", "b"])
 
 
+def test_a_binary_model_names_foreground_or_both_classes(tmp_path):
+    binary = segzoo.build("unet", backbone="none", num_classes=1, activation="sigmoid",
+                          input_shape=(32, 32, 3), encoder_filters=4, depth=3)
+    for names in (["car"], ["background", "car"]):
+        folder = segzoo.save_pretrained(binary, tmp_path / str(len(names)), class_names=names, golden=False)
+        assert segzoo.from_pretrained(folder).class_names == tuple(names)
+    with pytest.raises(ConfigError, match="background and foreground"):
+        segzoo.save_pretrained(binary, tmp_path / "3", class_names=["a", "b", "c"])
+
+
 def test_incomplete_folder_and_unknown_name(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(CheckpointError, match="model.weights.h5"):

@@ -25,9 +25,13 @@ class Split(NamedTuple):
         return directory
 
 
+def validation_count(count, validation_fraction):
+    """How many of `count` images make_split puts first, in the validation split."""
+    return max(1, int(round(count * validation_fraction))) if validation_fraction else 0
+
+
 def make_split(images, masks, validation_fraction, batch_size, seed):
-    count = len(images)
-    validation = max(1, int(round(count * validation_fraction))) if validation_fraction else 0
+    validation = validation_count(len(images), validation_fraction)
     arrays = {"train": (images[validation:], masks[validation:]), "validation": (images[:validation], masks[:validation])}
     train = _dataset(*arrays["train"], batch_size).shuffle(64, seed=seed, reshuffle_each_iteration=True)
     return Split(train, _dataset(*arrays["validation"], batch_size), arrays)

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from segzoo.datasets._split import make_split
+from segzoo.datasets._split import make_split, validation_count
 from segzoo.errors import ConfigError
 
 MIN_DIGIT_SIZE = 16  # pixels; an 8x8 glyph blown up less than 2x is barely a digit
@@ -38,14 +38,9 @@ def digits(n, image_size=128, digits_per_image=(1, 3), seed=0, validation_fracti
     samples (the last fifth) that training images never use. Needs scikit-learn. Returns Split(train, validation, arrays).
     """
     _check(n, image_size, digits_per_image, validation_fraction, batch_size)
-    validation = _validation_count(n, validation_fraction)
+    validation = validation_count(n, validation_fraction)
     images, masks, _ = _generate(n, image_size, tuple(digits_per_image), seed, validation)
     return make_split(images, masks, validation_fraction, batch_size, seed)
-
-
-def _validation_count(n, validation_fraction):
-    """How many of n images make_split puts first, in the validation split."""
-    return max(1, int(round(n * validation_fraction))) if validation_fraction else 0
 
 
 def _check(n, image_size, digits_per_image, validation_fraction, batch_size):

@@ -2,7 +2,7 @@
 and the pinned weights manifest. See docs/hub.md."""
 
 from segzoo.hub.checkpoint import KERAS_FLOOR
-from segzoo.hub.manifest import MANIFEST_ENV, load_manifest, manifest_entry, write_manifest
+from segzoo.hub.manifest import MANIFEST_ENV, content_revision, load_manifest, manifest_entry, write_manifest
 from segzoo.hub.pretrained import (
     check_golden,
     download_checkpoint,
@@ -21,6 +21,7 @@ __all__ = [
     "KERAS_FLOOR",
     "MANIFEST_ENV",
     "check_golden",
+    "content_revision",
     "download_checkpoint",
     "from_pretrained",
     "list_pretrained",

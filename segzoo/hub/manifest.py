@@ -117,6 +117,14 @@ def folder_files(folder):
     return {r.as_posix(): file_digest(folder / r) for r in visible}
 
 
+def content_revision(folder):
+    """A 40-hex id derived from the folder's files (sha1 over their paths and sha256).
+    The revision of a checkpoint that is not on the public hub yet: the local test hub
+    serves the zoo folders at it. Publishing replaces it with push_to_hub's commit."""
+    listing = "".join(f"{path}\0{info['sha256']}\n" for path, info in folder_files(folder).items())
+    return hashlib.sha1(listing.encode()).hexdigest()
+
+
 def manifest_entry(folder, repo_id, revision):
     """The manifest entry of the checkpoint in `folder`, as pushed to `repo_id` at commit
     `revision` (what push_to_hub returned). Hashes every file in the folder."""

@@ -105,10 +105,13 @@ def _class_names(model, class_names):
     if class_names is None:
         class_names = getattr(model, "class_names", None) or [f"class_{i}" for i in range(model.num_classes)]
     names = [str(name) for name in class_names]
-    if len(names) != model.num_classes:
+    # A 1-channel model scores background and foreground, as segzoo.evaluate reports them.
+    allowed = (1, 2) if model.num_classes == 1 else (model.num_classes,)
+    if len(names) not in allowed:
         raise ConfigError(
             f"class_names has {len(names)} names but the model has {model.num_classes} output "
-            "channel(s): give one name per channel (for a 1-channel sigmoid model, the foreground)."
+            "channel(s): give one name per channel (for a 1-channel model: the foreground, or "
+            "background and foreground)."
         )
     return names
 
