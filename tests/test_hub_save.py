@@ -2,6 +2,7 @@
 
 import json
 
+import h5py
 import huggingface_hub
 import keras
 import numpy as np
@@ -188,3 +189,15 @@ def test_keras_older_than_the_floor(saved, tmp_path, monkeypatch):
         segzoo.from_pretrained(saved["folder"])
     with pytest.raises(KerasVersionError, match="pip install"):
         segzoo.save_pretrained(tiny_model(), tmp_path)
+
+
+def test_weights_file_holds_the_model_not_the_optimizer(tmp_path):
+    model = tiny_model()
+    model.compile(optimizer="adam", loss=segzoo.losses.Dice(), run_eagerly=True)
+    model.fit(probe(), np.zeros((2, 32, 32), "int32"), epochs=1, verbose=0)  # Adam's moments now exist
+    folder = segzoo.save_pretrained(model, tmp_path / "ckpt", golden=False)
+    model.save_weights(tmp_path / "with_optimizer.weights.h5")
+    with h5py.File(tmp_path / "with_optimizer.weights.h5") as plain, h5py.File(folder / "model.weights.h5") as saved:
+        assert "optimizer" in plain and "optimizer" not in saved
+        assert sorted(saved["layers"]) == sorted(plain["layers"])
+    np.testing.assert_allclose(predict(segzoo.from_pretrained(folder), probe()), predict(model, probe()), atol=1e-5)

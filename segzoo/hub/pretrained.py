@@ -75,12 +75,20 @@ def save_pretrained(
     directory.mkdir(parents=True, exist_ok=True)
     config = {**model.get_config(), **_metadata(model, class_names, metrics, dataset, license)}
     (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    model.save_weights(directory / WEIGHTS_FILE)
+    _save_model_weights(model, directory / WEIGHTS_FILE)
     build_args, metadata = split_config(config)
     (directory / CARD_FILE).write_text(card.model_card(build_args, metadata), encoding="utf-8")
     if golden:
         _write_golden(model, directory, metadata["preprocessing"])
     return directory
+
+
+def _save_model_weights(model, path):
+    """The model's variables only: a compiled model's save_weights also writes its optimizer
+    state (Adam: twice the weights again), which a checkpoint has no use for."""
+    bare = SegmentationModel.from_config(model.get_config())
+    bare.set_weights(model.get_weights())
+    bare.save_weights(path)
 
 
 def _metadata(model, class_names, metrics, dataset, license):
