@@ -1,4 +1,5 @@
 import os
+import random
 
 import numpy as np
 import pytest
@@ -51,7 +52,9 @@ def _all(dataset):
 def test_pairs_by_stem_whatever_the_listing_order(tmp_path, monkeypatch):
     images, masks = _folders(tmp_path, suffix="_mask")
     listdir = os.listdir
-    monkeypatch.setattr(files.os, "listdir", lambda d: sorted(listdir(d), reverse="masks" in str(d)))
+    shuffled = {d: random.Random(str(d)).sample(sorted(listdir(d)), 6) for d in (images, masks)}
+    assert shuffled[images] != sorted(shuffled[images]) and shuffled[masks] != sorted(shuffled[masks])
+    monkeypatch.setattr(files.os, "listdir", lambda d: shuffled[d])
     x, y = _all(from_folders(images, masks, 16, 4, mask_suffix="_mask", shuffle=True, seed=1, batch_size=4))
     assert len(x) == 6
     np.testing.assert_array_equal(np.round(x[:, 0, 0, 0] / 10).astype(int) % 4, y[:, 0, 0])
