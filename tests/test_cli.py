@@ -1,0 +1,342 @@
+"""The `segzoo` command. Every subcommand runs once as `python -m segzoo.cli` in a fresh
+interpreter (each pays the TensorFlow import, about 5 s); variants and argument errors
+run in this process through `segzoo.cli.main`. Tiny models and images; no network (the
+hub is tests/hf_server.py on 127.0.0.1, and HF_HUB_OFFLINE=1 everywhere else)."""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tomllib
+
+import segzoo
+from segzoo import _plots, cli
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASS_NAMES = ["background", "disk", "square"]
+SIZE = 32
+REPO = "segzoo/tiny-cli"
+TINY = ["--backbone", "none", "--encoder-filters", "4", "--depth", "3", "--image-size", str(SIZE),
+        "--epochs", "1", "--batch-size", "4"]
+
+
+def has_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_cli(*args, env=None):
+    """`python -m segzoo.cli ARGS` in a fresh interpreter: (exit status, stdout, stderr)."""
+    environment = {"TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1", **os.environ, **(env or {})}
+    result = subprocess.run([sys.executable, "-m", "segzoo.cli", *map(str, args)], check=False,
+                            capture_output=True, text=True, timeout=300, env=environment, cwd=ROOT)
+    return result.returncode, result.stdout, result.stderr
+
+
+def ok(*args, env=None):
+    code, out, err = run_cli(*args, env=env)
+    assert code == 0, f"exit {code}\n{out}\n{err[-4000:]}"
+    return out
+
+
+def user_error(code, err, prog, *fragments):
+    """A non-zero exit whose stderr ends with one line '<prog>: error: ...', no traceback."""
+    assert code != 0
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"{prog}: error: "), err
+    for fragment in fragments:
+        assert fragment in last, (fragment, last)
+    return last
+
+
+def read_png(path):
+    return tf.io.decode_png(tf.io.read_file(str(path))).numpy()
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    """Overrides conftest's: its keras.backend.clear_session() after every test costs about
+    half a second each, and most tests here build no model in this process."""
+    keras.utils.set_random_seed(0)
+    yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clear_session_once():
+    yield
+    keras.backend.clear_session()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny 3-class checkpoint folder (32x32 input)."""
+    model = segzoo.build("unet", backbone="none", num_classes=3, activation="softmax",
+                         input_shape=(SIZE, SIZE, 3), encoder_filters=4, depth=3)
+    return segzoo.save_pretrained(model, tmp_path_factory.mktemp("ckpt"), class_names=CLASS_NAMES,
+                                  metrics={"mean_iou": 0.5}, dataset="shapes")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """DIR/train/{images,masks} and DIR/validation/{images,masks}: 12 shapes images, 3 classes."""
+    return Path(segzoo.datasets.shapes(12, image_size=SIZE, num_classes=3).to_folders(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture
+def manifest(checkpoint, tmp_path, monkeypatch):
+    """A manifest naming the checkpoint 'tiny', through SEGZOO_MANIFEST (this process and children)."""
+    path = tmp_path / "weights_manifest.json"
+    monkeypatch.setenv(segzoo.hub.MANIFEST_ENV, str(path))
+    segzoo.hub.write_manifest({"tiny": segzoo.hub.manifest_entry(checkpoint, REPO, "a" * 40)}, path)
+    return path
+
+
+# ---------------------------------------------------------------- the entry point
+
+
+def test_console_script_is_declared_in_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["segzoo"] == "segzoo.cli:main"
+    assert project["optional-dependencies"]["plots"] == ["matplotlib"]
+    assert callable(cli.main)
+
+
+# ---------------------------------------------------------------- list and info
+
+
+def test_list_pretrained_subprocess(manifest):
+    out = ok("list", "--pretrained")
+    assert "tiny" in out and REPO in out and "unet/none" in out and "32x32x3" in out and "0.5000" in out
+
+
+def test_list_in_process(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "unet" in out and "resunet" in out and "mobilenetv2" in out and "efficientnetb0" in out
+
+
+def test_info_subprocess_for_each_kind_of_name(manifest):
+    out = ok("info", "unet", "mobilenetv2", "tiny")
+    assert "architecture unet: U-Net" in out
+    assert "backbone mobilenetv2" in out and "tf (pixels scaled to [-1, 1])" in out
+    assert f"{REPO} @ {'a' * 40}" in out and "background, disk, square" in out and "mean_iou 0.5000" in out
+
+
+def test_info_folder_and_unknown_name(checkpoint, capsys):
+    assert cli.main(["info", str(checkpoint)]) == 0
+    assert "classes:  3 (background, disk, square)" in capsys.readouterr().out
+    assert cli.main(["info", "resnet5O"]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo info", "'resnet5O'", "Did you mean 'resnet50'")
+
+
+# ---------------------------------------------------------------- train
+
+
+def test_train_builtin_dataset_subprocess(tmp_path):
+    out_dir = tmp_path / "run"
+    out = ok("train", "--dataset", "shapes", "--images", 12, "--classes", 3, "--arch", "unet", *TINY,
+             "--loss", "dice+ce", "--out", out_dir)
+    assert "val_iou: " in out and "val_loss: " in out and "\r" not in out  # verbose=2 off a TTY
+    assert "mean (present)" in out and "disk" in out and "square" in out  # the per-class report
+    model = segzoo.from_pretrained(out_dir / "best")
+    assert model.num_classes == 3 and model.class_names == tuple(CLASS_NAMES)
+    history = (out_dir / "history.csv").read_text().splitlines()
+    assert history[0].split(",") == ["epoch", "iou", "loss", "val_iou", "val_loss"] and len(history) == 2
+    overlays = sorted((out_dir / "overlays").glob("*.png"))
+    assert len(overlays) == 2  # 12 images, a fifth held out: 2 validation images
+    assert read_png(overlays[0]).shape == (128, 3 * 128 + 2 * 2 * 4, 3)  # 3 panels enlarged 4x
+    assert (out_dir / "training_curves.png").exists() == has_matplotlib()
+
+
+def test_train_folders_from_pretrained_with_class_weights(data, checkpoint, tmp_path, capsys, monkeypatch):
+    for name in ["matplotlib", "matplotlib.figure", *[n for n in sys.modules if n.startswith("matplotlib.")]]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if matplotlib were not installed
+    out_dir = tmp_path / "run"
+    code = cli.main(["train", "--data", str(data), "--from-pretrained", str(checkpoint), "--classes", "3",
+                     "--class-weights", "auto", "--loss", "dice+2*focal", "--epochs", "1", "--batch-size", "4",
+                     "--overlays", "1", "--out", str(out_dir)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "class weights (median_frequency): " in out and "background" in out
+    assert "skipped training_curves.png: matplotlib is not installed (pip install matplotlib" in out
+    assert not (out_dir / "training_curves.png").exists()
+    assert len(list((out_dir / "overlays").glob("*.png"))) == 1
+    config = segzoo.hub.checkpoint.read_config(out_dir / "best" / "config.json")
+    assert config["class_names"] == CLASS_NAMES and config["dataset"] == data.resolve().name
+    assert set(config["metrics"]) == {"mean_iou", "pixel_accuracy"}
+    losses = config["compile"]["loss"]["config"]
+    assert losses["weights"] == [1.0, 2.0] and [loss["class_name"] for loss in losses["losses"]] == ["Dice", "Focal"]
+
+
+@pytest.mark.parametrize("args, status, fragments", [
+    (["--data", "no/such/folder", "--classes", "3"], 2, ["argument --data: no such folder: 'no/such/folder'"]),
+    (["--dataset", "shapes", "--loss", "dcie+ce"], 2, ["argument --loss: unknown loss 'dcie'", "Did you mean 'dice'"]),
+    (["--dataset", "shapes", "--loss", "x*dice"], 2, ["bad weight 'x'"]),
+    (["--dataset", "shapes", "--arch", "unte"], 1, ["Unknown architecture 'unte'", "Did you mean 'unet'"]),
+    (["--dataset", "shapes", "--backbone", "mobilenet"], 1, ["Unknown backbone 'mobilenet'", "'mobilenetv2'"]),
+    (["--classes", "3"], 2, ["one of the arguments --data --dataset is required"]),
+    (["--dataset", "shapes", "--epochs", "0"], 1, ["--epochs must be >= 1"]),
+    (["--dataset", "shapes", "--from-pretrained", "x", "--arch", "unet"], 1, ["drop --arch"]),
+])
+def test_train_argument_errors(args, status, fragments, capsys):
+    if status == 2:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["train", *args])
+        assert exit_info.value.code == 2
+    else:
+        assert cli.main(["train", *args]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    user_error(status, err, "segzoo train", *fragments)
+
+
+def test_train_data_needs_train_and_validation_splits(data, capsys):
+    assert cli.main(["train", "--data", str(data / "train"), "--classes", "3"]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo train", "no train/images", "split them into train/ and validation/")
+
+
+# ---------------------------------------------------------------- evaluate and predict
+
+
+def test_evaluate_subprocess(checkpoint, data, tmp_path):
+    out = ok("evaluate", checkpoint, "--data", data, "--out", tmp_path)
+    header, *rows = out.splitlines()[:6]
+    assert header.split()[:5] == ["class", "IoU", "Dice", "Prec", "Recall"]
+    assert [row.split()[0] for row in rows[1:4]] == CLASS_NAMES
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert list(report["classes"]) == CLASS_NAMES and len(report["confusion_matrix"]) == 3
+    assert (tmp_path / "confusion_matrix.png").exists() == has_matplotlib()
+
+
+def test_evaluate_errors(checkpoint, tmp_path, capsys):
+    assert cli.main(["evaluate", str(checkpoint), "--data", str(tmp_path)]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo evaluate", "neither images/ and masks/")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "masks").mkdir()
+    assert cli.main(["evaluate", "no-such-model", "--data", str(tmp_path)]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo evaluate", "'no-such-model' is not a local folder")
+
+
+def test_predict_subprocess_keeps_each_image_size(checkpoint, data, tmp_path):
+    odd = tmp_path / "inputs" / "odd.png"
+    odd.parent.mkdir()
+    _plots.write_png(odd, np.random.default_rng(0).integers(0, 256, (45, 70, 3), dtype=np.uint8))
+    out = ok("predict", checkpoint, data / "validation" / "images", odd, "--out", tmp_path / "out")
+    assert "3 image(s)" in out
+    for stem, shape in (("odd", (45, 70)), ("00000", (SIZE, SIZE)), ("00001", (SIZE, SIZE))):
+        mask = read_png(tmp_path / "out" / "masks" / f"{stem}.png")
+        assert mask.shape == (*shape, 1) and mask.max() < 3
+        assert read_png(tmp_path / "out" / "overlays" / f"{stem}.png").shape == (*shape, 3)
+
+
+def test_predict_matches_the_model_and_reports_bad_inputs(checkpoint, data, tmp_path, capsys):
+    image_path = data / "validation" / "images" / "00000.png"
+    assert cli.main(["predict", str(checkpoint), str(image_path), "--out", str(tmp_path)]) == 0
+    model = segzoo.from_pretrained(checkpoint)
+    expected = np.argmax(model.predict_on_batch(read_png(image_path)[None].astype("float32")), axis=-1)[0]
+    np.testing.assert_array_equal(read_png(tmp_path / "masks" / "00000.png")[..., 0], expected)
+    capsys.readouterr()
+    assert cli.main(["predict", str(checkpoint), str(tmp_path / "missing.png"), "--out", str(tmp_path)]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo predict", "no such image or folder")
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    assert cli.main(["predict", str(checkpoint), str(tmp_path / "broken.png"), "--out", str(tmp_path)]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo predict", "cannot be decoded")
+
+
+# ---------------------------------------------------------------- pull, export, hub
+
+
+def test_pull_subprocess_from_the_local_hub(checkpoint, local_hub, tmp_path, monkeypatch):
+    commit = local_hub.add_folder(REPO, checkpoint)
+    manifest = tmp_path / "weights_manifest.json"
+    segzoo.hub.write_manifest({"tiny": segzoo.hub.manifest_entry(checkpoint, REPO, commit)}, manifest)
+    env = {"SEGZOO_MANIFEST": str(manifest), "HF_HUB_CACHE": str(tmp_path / "cache"),
+           "HF_HOME": str(tmp_path / "hf-home"), "HF_HUB_OFFLINE": "0", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    assert os.environ["HF_ENDPOINT"] == local_hub.url  # set by the fixture, inherited by the child
+    folder = Path(ok("pull", "tiny", env=env).strip().splitlines()[-1])
+    assert folder == tmp_path / "cache" / "models--segzoo--tiny-cli" / "snapshots" / commit
+    files = sorted(p.name for p in checkpoint.iterdir())
+    assert sorted(p.name for p in folder.iterdir()) == files
+    for name in files:
+        assert hashlib.sha256((folder / name).read_bytes()).digest() == hashlib.sha256(
+            (checkpoint / name).read_bytes()).digest()
+
+
+def test_pull_unknown_name(manifest, capsys):
+    assert cli.main(["pull", "tinny"]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo pull", "Did you mean 'tiny'")
+
+
+def golden(checkpoint):
+    with np.load(checkpoint / "input.npz") as x, np.load(checkpoint / "output.npz") as y:
+        return x["input"], y["output"]
+
+
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
+def test_export_tflite_subprocess(checkpoint, tmp_path):
+    path = tmp_path / "model.tflite"
+    assert ok("export", checkpoint, "--format", "tflite", "--out", path).strip().endswith(str(path))
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    x, y = golden(checkpoint)
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    interpreter.invoke()
+    np.testing.assert_allclose(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), y, atol=1e-4)
+
+
+def test_export_savedmodel_and_onnx(checkpoint, tmp_path, capsys):
+    assert cli.main(["export", str(checkpoint), "--format", "savedmodel", "--out", str(tmp_path / "sm")]) == 0
+    x, y = golden(checkpoint)
+    loaded = tf.saved_model.load(str(tmp_path / "sm"))  # keep it referenced while serving
+    np.testing.assert_allclose(loaded.serve(x).numpy(), y, atol=1e-4)
+    if cli._has_module("tf2onnx"):
+        return
+    capsys.readouterr()
+    assert cli.main(["export", str(checkpoint), "--format", "onnx"]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo export", "ONNX export needs tf2onnx: pip install tf2onnx")
+
+
+def test_hub_manifest_in_process(checkpoint, tmp_path, capsys):
+    path = tmp_path / "weights_manifest.json"
+    assert cli.main(["hub", "manifest", "tiny", str(checkpoint), REPO, "b" * 40, "--manifest", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == str(path)
+    entry = segzoo.hub.load_manifest(path)["tiny"]
+    assert (entry["repo_id"], entry["revision"], entry["class_names"]) == (REPO, "b" * 40, CLASS_NAMES)
+
+
+def test_hub_manifest_subprocess_refuses_a_branch(checkpoint, tmp_path):
+    """Also the check that a failing `python -m segzoo.cli` exits non-zero, one line, no traceback."""
+    path = tmp_path / "weights_manifest.json"
+    code, _, err = run_cli("hub", "manifest", "tiny", checkpoint, REPO, "main", "--manifest", path)
+    user_error(code, err, "segzoo hub manifest", "'main' is not a 40-character lowercase commit hash")
+    assert code == 1 and not path.exists()
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def test_overlay_paints_classes_and_leaves_background_and_ignored_pixels():
+    image = np.full((2, 2, 3), 100, np.uint8)
+    labels = np.array([[0, 1], [2, 255]])
+    painted = _plots.overlay(image, labels, num_classes=3, alpha=0.5)
+    colours = _plots.class_colours(3)
+    assert painted[0, 0].tolist() == [100, 100, 100] and painted[1, 1].tolist() == [100, 100, 100]
+    assert painted[0, 1].tolist() == np.round(50 + colours[1] / 2).astype(int).tolist()
+    assert len({tuple(c) for c in _plots.class_colours(40)}) == 40
+
+
+def test_confusion_matrix_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    assert _plots.confusion_matrix([[5, 1], [0, 4]], ["background", "disk"], tmp_path / "cm.png")
+    assert read_png(tmp_path / "cm.png").shape[2] in (3, 4)
