@@ -44,14 +44,15 @@ def check_keras_version(version=None):
         )
 
 
-def check_folder(folder):
+def check_folder(folder, files=REQUIRED_FILES):
+    """The folder as a Path, if it holds `files`; else a CheckpointError naming what lacks."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CheckpointError(f"{str(folder)!r} is not a folder. Pass the folder save_pretrained wrote.")
-    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    missing = [name for name in files if not (folder / name).is_file()]
     if missing:
         raise CheckpointError(
-            f"{str(folder)!r} is not a segzoo checkpoint: {', '.join(missing)} missing. "
+            f"{str(folder)!r} lacks {', '.join(missing)}: it is not a complete segzoo checkpoint. "
             "Write one with segzoo.save_pretrained(model, folder)."
         )
     return folder

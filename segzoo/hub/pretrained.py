@@ -289,23 +289,13 @@ def download_checkpoint(
         cache_dir=cache_dir, local_files_only=local_files_only, force_download=force_download, token=token
     )
     if Path(source).is_dir():
-        return _local_folder(Path(source), files)
+        return check_folder(source, files)
     entries = load_manifest(manifest)
     if source in entries:
         return _manifest_checkpoint(source, entries[source], revision, files, options)
     if source.count("/") == 1 and not source.startswith((".", "/")):
         return _repo_checkpoint(source, revision, files, options)
     raise UnknownNameError(_unknown_source_message(source, entries))
-
-
-def _local_folder(folder, files):
-    missing = [name for name in files if not (folder / name).is_file()]
-    if missing:
-        raise CheckpointError(
-            f"{str(folder)!r} lacks {', '.join(missing)}: it is not a complete segzoo checkpoint. "
-            "Write one with segzoo.save_pretrained(model, folder)."
-        )
-    return folder
 
 
 def _manifest_checkpoint(name, entry, revision, files, options):
@@ -414,7 +404,7 @@ def check_golden(model, folder, atol=1e-4):
     """Run `model` on the folder's input.npz and compare with output.npz; returns the
     largest absolute difference, raises CheckpointError above `atol`."""
     folder = Path(folder)
-    _local_folder(folder, GOLDEN_FILES)
+    check_folder(folder, GOLDEN_FILES)
     with np.load(folder / GOLDEN_INPUT) as inputs, np.load(folder / GOLDEN_OUTPUT) as outputs:
         x, expected = inputs["input"], outputs["output"]
     got = keras.ops.convert_to_numpy(model(x, training=False))
