@@ -76,12 +76,15 @@ def training_curves(history, path):
     figure = _figure(10, 4)
     if figure is None:
         return False
+    from matplotlib.ticker import MaxNLocator
+
     for axes, key, title in zip(figure.subplots(1, 2), ("loss", "iou"), ("loss", "mean IoU")):
         for prefix, label in (("", "training"), ("val_", "validation")):
             values = history.get(prefix + key)
             if values:
                 axes.plot(range(1, len(values) + 1), values, marker="o", label=label)
         axes.set(title=title, xlabel="epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
         axes.legend()
     figure.savefig(path)

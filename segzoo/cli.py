@@ -550,8 +550,7 @@ def _fit(model, args, train, validation):
 def _save_best(model, folder, names, report, dataset):
     metrics = {"mean_iou": report["mean"]["iou"], "pixel_accuracy": report["pixel_accuracy"]}
     metrics = {key: round(value, 4) for key, value in metrics.items() if value is not None}
-    channel_names = names[1:] if model.num_classes == 1 else names
-    segzoo.save_pretrained(model, folder, class_names=channel_names, metrics=metrics, dataset=dataset)
+    segzoo.save_pretrained(model, folder, class_names=names, metrics=metrics, dataset=dataset)
     print(f"\nbest checkpoint: {folder} (load with segzoo.from_pretrained({str(folder)!r}))")
 
 

@@ -159,6 +159,15 @@ def test_train_builtin_dataset_subprocess(tmp_path):
     assert (out_dir / "training_curves.png").exists() == has_matplotlib()
 
 
+def test_train_binary_records_background_and_foreground(tmp_path, capsys):
+    """A 1-channel (sigmoid) model keeps both names, like the zoo's binary checkpoint."""
+    assert cli.main(["train", "--dataset", "shapes", "--images", "8", "--classes", "1", *TINY,
+                     "--out", str(tmp_path)]) == 0
+    model = segzoo.from_pretrained(tmp_path / "best")
+    assert model.num_classes == 1 and model.class_names == ("background", "disk")
+    assert "disk" in capsys.readouterr().out
+
+
 def test_train_folders_from_pretrained_with_class_weights(data, checkpoint, tmp_path, capsys, monkeypatch):
     for name in ["matplotlib", "matplotlib.figure", *[n for n in sys.modules if n.startswith("matplotlib.")]]:
         monkeypatch.setitem(sys.modules, name, None)  # as if matplotlib were not installed
