@@ -6,7 +6,8 @@ import keras
 import numpy as np
 
 from segzoo import metrics
-from segzoo.errors import ConfigError
+from segzoo.errors import ConfigError, DataError
+from segzoo.models.heads import check_from_logits
 
 
 def evaluate(model, data, class_names=None, mode=None, threshold=0.5, from_logits=None,
@@ -16,18 +17,26 @@ def evaluate(model, data, class_names=None, mode=None, threshold=0.5, from_logit
 
     data: a tf.data.Dataset or any iterable of (x, y) or (x, y, sample_weight) batches,
     or a tuple (x, y) of arrays. from_logits: by default True when the model's head has
-    no activation (segzoo models record it), else False.
+    no activation (segzoo models record it), else False; a value that contradicts a segzoo
+    model's head is a ConfigError. Inputs holding NaN or inf, and sparse labels outside the
+    model's classes (other than ignore_index), are a DataError naming the batch: either
+    would make the report silently wrong.
     """
+    activation = getattr(model, "activation", "softmax")
     if from_logits is None:
-        from_logits = getattr(model, "activation", "softmax") is None
+        from_logits = activation is None
+    else:
+        check_from_logits(activation, from_logits, "segzoo.evaluate")
     options = {"mode": mode, "threshold": threshold, "from_logits": from_logits,
                "ignore_index": ignore_index, "average": None}
     counter = None
-    for batch in _batches(data, batch_size):
+    for index, batch in enumerate(_batches(data, batch_size)):
         x, y, weight = (tuple(batch) + (None,))[:3]
+        _check_finite(x, index)
         prediction = model.predict_on_batch(x)
         if counter is None:
             counter = metrics.IoU(prediction.shape[-1], **options)
+        _check_labels(y, prediction, counter.classes, ignore_index, index)
         counter.update_state(y, prediction, weight)
     if counter is None:
         raise ConfigError("evaluate got no batch: the data is empty.")
@@ -93,6 +102,42 @@ def _mean(values):
 def _number(value):
     value = float(value)
     return None if math.isnan(value) else value
+
+
+def _check_finite(x, index):
+    if not hasattr(x, "dtype"):  # several inputs: left to the model
+        return
+    values = np.asarray(x)
+    if values.dtype.kind != "f":
+        return
+    bad = values.size - int(np.isfinite(values).sum())
+    if bad:
+        raise DataError(
+            f"Batch {index} of the data holds {bad} NaN or infinite input values: the model cannot "
+            "score them and the report would be wrong. Replace them (e.g. np.nan_to_num) or drop "
+            "those images before evaluating."
+        )
+
+
+def _check_labels(y, prediction, classes, ignore_index, index):
+    """Sparse labels (B, *spatial) or (B, *spatial, 1) must be class ids of the model."""
+    labels = np.asarray(y)
+    sparse = labels.ndim == prediction.ndim - 1 or (labels.ndim == prediction.ndim and labels.shape[-1] == 1)
+    if not sparse or labels.dtype.kind not in "iuf":
+        return
+    if ignore_index is not None:
+        labels = labels[labels != ignore_index]
+    bad = np.unique(labels[(labels < 0) | (labels >= classes)])
+    if bad.size:
+        shown = ", ".join(str(v) for v in bad[:8].tolist()) + (", ..." if bad.size > 8 else "")
+        binary = (" A 1-channel output scores 0 (background) and 1 (foreground): divide masks saved "
+                  "as 0/255 by 255." if prediction.shape[-1] == 1 else "")
+        raise DataError(
+            f"Batch {index} of the data holds labels {shown} outside 0..{classes - 1}, the classes "
+            f"the model's {prediction.shape[-1]}-channel output scores. Fix the masks or the model's "
+            f"num_classes, or pass ignore_index={bad[-1].item()!r} if that value marks unlabelled "
+            f"pixels.{binary}"
+        )
 
 
 def _batches(data, batch_size):

@@ -68,7 +68,10 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         truth, pred, weight = prepared.truth, prepared.pred, prepared.weight
         channels = truth.shape[-1]
         if channels != self.num_classes:
-            raise ValueError(f"{self.name} counts {self.num_classes} classes but y_pred has {channels} channels.")
+            raise ConfigError(
+                f"{self.name} counts {self.num_classes} classes but y_pred has {channels} channels: pass "
+                f"num_classes={channels} (the model's output channels)."
+            )
         weight = ops.reshape(weight, (-1, 1))
         truth = ops.reshape(truth, (-1, channels))
         if self.mode == "multiclass":
@@ -114,7 +117,7 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         return list(range(self.classes))
 
     def reset_state(self):
-        self.confusion.assign(ops.zeros_like(self.confusion))
+        self.confusion.assign(ops.zeros(self.confusion.shape, self.confusion.dtype))
 
     def get_config(self):
         return {

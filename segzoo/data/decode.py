@@ -109,4 +109,7 @@ def check_mask_format(num_classes, mask_format, palette):
     if (mask_format == "palette") != (palette is not None):
         raise ConfigError("mask_format='palette' needs palette=[(r, g, b), ...] (class i = colour i), and only it.")
     if palette is not None and len(palette) != num_classes:
-        raise ConfigError(f"palette has {len(palette)} colours for {num_classes} classes.")
+        raise ConfigError(
+            f"palette has {len(palette)} colours for {num_classes} classes: give one (r, g, b) colour "
+            "per class, class i = palette[i]."
+        )

@@ -24,11 +24,17 @@ def pair_files(images_dir, masks_dir, mask_suffix=""):
     """[(image_path, mask_path)] sorted by stem; raises DataError naming unpaired files."""
     pairs, lonely_images, lonely_masks = match_files(images_dir, masks_dir, mask_suffix)
     if lonely_images or lonely_masks:
+        unreadable = (_unsupported(images_dir, _stems(lonely_masks, mask_suffix))
+                      + _unsupported(masks_dir, _stems(lonely_images, ""), mask_suffix))
+        hint = f". Masks named like 'x{mask_suffix or '_mask'}.png'? Pass mask_suffix." if lonely_masks else "."
+        if unreadable:
+            hint = (f". Their namesakes {', '.join(unreadable[:5])} are of a type segzoo does not read: "
+                    f"convert them to PNG (or {', '.join(IMAGE_EXTENSIONS[1:])}).")
         raise DataError(
             "Images and masks do not pair up by file name"
             + _listing(" images without a mask", lonely_images)
             + _listing(" masks without an image", lonely_masks)
-            + (f". Masks named like 'x{mask_suffix or '_mask'}.png'? Pass mask_suffix." if lonely_masks else ".")
+            + hint
         )
     check_tiff_support([path for pair in pairs for path in pair])
     return pairs
@@ -63,8 +69,39 @@ def _by_stem(directory, suffix):
                             f"{os.path.basename(files[stem])}, {name}. Keep one of them.")
         files[stem] = os.path.join(directory, name)
     if not files:
-        raise DataError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in {str(directory)!r}.")
+        raise DataError(
+            f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in {str(directory)!r}.{_what_is_there(directory)}"
+        )
     return files
+
+
+def _what_is_there(directory):
+    names = sorted(name for name in os.listdir(directory) if not name.startswith("."))
+    others = [name for name in names if os.path.isfile(os.path.join(directory, name))]
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        files = "1 other file" if len(others) == 1 else f"{len(others)} other files"
+        return f" It holds {files} ({shown}): convert images and masks to one of those types (e.g. PNG)."
+    if names:
+        return f" It holds only folders ({', '.join(names[:3])}): pass the folder that holds the files."
+    return " It is empty."
+
+
+def _stems(paths, suffix):
+    stems = {os.path.splitext(os.path.basename(path))[0] for path in paths}
+    return {stem[: -len(suffix)] if suffix and stem.endswith(suffix) else stem for stem in stems}
+
+
+def _unsupported(directory, stems, suffix=""):
+    """Files in `directory` named like one of `stems` whose type segzoo cannot read."""
+    found = []
+    for name in sorted(os.listdir(directory)):
+        stem, extension = os.path.splitext(name)
+        if suffix and stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+        if stem in stems and extension.lower() not in IMAGE_EXTENSIONS:
+            found.append(name)
+    return found
 
 
 def _listing(label, paths):

@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from segzoo.errors import ConfigError
+from segzoo.losses.base import check_class_weights
 
 METHODS = ("inverse_frequency", "median_frequency", "effective_number", "inverse_sqrt")
 
@@ -21,6 +22,11 @@ def class_weights(source, num_classes, method="inverse_frequency", ignore_index=
       effective_number   (1 - beta) / (1 - beta ** n_c), scaled to sum to C (Cui et al. 2019)
       inverse_sqrt       sqrt(N / n_c), scaled so the pixel-weighted mean weight is 1
     """
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+        raise ConfigError(
+            f"num_classes must be a positive integer (the number of classes, background "
+            f"included), got {num_classes!r}."
+        )
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}.")
     if method == "effective_number" and not 0.0 < beta < 1.0:
@@ -88,6 +94,7 @@ def with_sample_weights(dataset, class_weights, ignore_index=None):
     """Map (x, y) batches to (x, y, w), w[b, h, w] = class_weights[y[b, h, w]]: the
     per-pixel weights `model.fit` takes. Ignored or out-of-range labels weigh 0."""
     check_pairs(dataset)
+    check_class_weights(class_weights)
     table = tf.constant(np.asarray(class_weights, np.float32))
     classes = len(class_weights)
 

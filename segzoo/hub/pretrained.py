@@ -50,7 +50,7 @@ from segzoo.hub.download import (
     verify_file,
 )
 from segzoo.hub.manifest import load_manifest
-from segzoo.models.segmentation_model import SegmentationModel
+from segzoo.models.segmentation_model import SegmentationModel, unknown_object_error
 
 GOLDEN_SIZE = 64  # spatial size of the golden input where the model takes any size
 GOLDEN_FILES = (GOLDEN_INPUT, GOLDEN_OUTPUT)
@@ -290,6 +290,12 @@ def download_checkpoint(
     )
     if Path(source).is_dir():
         return check_folder(source, files)
+    if Path(source).is_file():  # before the hub: "runs/model.keras" looks like a repo id
+        raise CheckpointError(
+            f"{source!r} is a file, not a checkpoint folder: pass the folder save_pretrained wrote "
+            "(config.json and model.weights.h5), a manifest name or a hub repo id. Load a .keras "
+            "file with keras.saving.load_model(path)."
+        )
     entries = load_manifest(manifest)
     if source in entries:
         return _manifest_checkpoint(source, entries[source], revision, files, options)
@@ -351,12 +357,25 @@ def _load(build_args, weights_path):
         ) from error
     try:
         model.load_weights(weights_path)
-    except (ValueError, OSError) as error:
+    except OSError as error:  # h5py: not an HDF5 file, truncated, unreadable
         raise CheckpointError(
-            f"{WEIGHTS_FILE} does not fit the model config.json describes ({error}). "
-            "The checkpoint's files are from different saves; save or download it again."
+            f"Cannot read {str(weights_path)!r}: it is not a complete HDF5 weights file "
+            f"({_first_line(error)}). It is corrupt or was cut short (an interrupted download or "
+            "copy?): save the checkpoint again, or for a hub checkpoint download it again with "
+            "from_pretrained(..., force_download=True)."
+        ) from error
+    except ValueError as error:
+        raise CheckpointError(
+            f"{str(weights_path)!r} does not fit the model {CONFIG_FILE} describes "
+            f"({error}). The checkpoint's files are from different saves; save or "
+            "download it again."
         ) from error
     return model
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _with_head(model, num_classes, activation):
@@ -378,23 +397,42 @@ def _compile(model, metadata):
             "compile=True, but this checkpoint records no loss (it was saved uncompiled or with a "
             "loss segzoo cannot rebuild). Load with compile=False and call model.compile(...)."
         )
-    metrics = [_resize_metric(metric, model.num_classes) for metric in record.get("metrics", [])]
+    metrics = [_follow_head(metric, model) for metric in record.get("metrics", [])]
     model.compile(
         optimizer=keras.optimizers.Adam(),
-        loss=_deserialize(record["loss"]),
+        loss=_deserialize(_follow_head(record["loss"], model)),
         metrics=[_deserialize(metric) for metric in metrics],
     )
 
 
-def _resize_metric(serialized, num_classes):
-    """Confusion-matrix metrics count classes: follow a new head's class count."""
-    if isinstance(serialized, dict) and "num_classes" in serialized.get("config", {}):
-        return {**serialized, "config": {**serialized["config"], "num_classes": num_classes}}
-    return serialized
+def _follow_head(serialized, model):
+    """A recorded loss or metric made to fit a new head: confusion-matrix metrics count
+    its classes, and from_logits follows its activation (the parts of a Combo too)."""
+    if not isinstance(serialized, dict) or not isinstance(serialized.get("config"), dict):
+        return serialized
+    config = dict(serialized["config"])
+    if "num_classes" in config:
+        config["num_classes"] = model.num_classes
+    if "from_logits" in config:
+        config["from_logits"] = model.activation is None
+    if isinstance(config.get("losses"), list):
+        config["losses"] = [_follow_head(loss, model) for loss in config["losses"]]
+    return {**serialized, "config": config}
 
 
 def _deserialize(serialized):
-    return serialized if isinstance(serialized, str) else keras.saving.deserialize_keras_object(serialized)
+    if isinstance(serialized, str):
+        return serialized
+    try:
+        return keras.saving.deserialize_keras_object(serialized)
+    except TypeError as error:
+        unknown = unknown_object_error(
+            error, f"{CONFIG_FILE}'s compile record", "Load with from_pretrained(..., compile=False) "
+            "and call model.compile(...), or install the segzoo version that saved the checkpoint."
+        )
+        if unknown is None:
+            raise
+        raise unknown from error
 
 
 # ---------------------------------------------------------------- golden check

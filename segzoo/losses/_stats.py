@@ -28,12 +28,12 @@ def resolve_mode(mode, channels):
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {MODES} or None (from the channel count), got {mode!r}.")
     if mode == "binary" and channels != 1:
-        raise ValueError(
+        raise ConfigError(
             f"mode='binary' needs predictions with 1 channel, got {channels}. Use "
             "mode='multiclass' (softmax) or 'multilabel' (one sigmoid per channel)."
         )
     if mode == "multiclass" and channels == 1:
-        raise ValueError(
+        raise ConfigError(
             "mode='multiclass' needs at least 2 channels, got 1: a 1-channel sigmoid output "
             "is binary (mode='binary')."
         )
@@ -66,22 +66,22 @@ def _targets(y_true, y_pred, mode, ignore_index):
     _check_spatial(y_true, y_pred, dense or true_rank == rank)
     if dense and mode != "binary":
         if ignore_index is not None:
-            raise ValueError(
+            raise ConfigError(
                 "ignore_index needs sparse integer labels (B, H, W) or (B, H, W, 1); got one-hot "
                 f"targets of shape {tuple(y_true.shape)}. Zero the ignored pixels' sample weight instead."
             )
         return ops.cast(y_true, "float32"), _ones_like_pixels(y_pred)
     if mode == "multilabel":
-        raise ValueError(
+        raise ConfigError(
             f"mode='multilabel' needs multi-hot targets of shape {_expected(y_pred)}, got "
             f"{tuple(y_true.shape)}."
         )
     if true_rank == rank:
         if y_true.shape[-1] != 1:
-            raise ValueError(_shape_message(y_true, y_pred))
+            raise ConfigError(_shape_message(y_true, y_pred))
         y_true = ops.squeeze(y_true, axis=-1)
     elif true_rank != rank - 1:
-        raise ValueError(_shape_message(y_true, y_pred))
+        raise ConfigError(_shape_message(y_true, y_pred))
     labels = ops.cast(y_true, "int32")
     valid = ops.ones_like(labels, dtype="float32")
     if ignore_index is not None:
@@ -107,7 +107,7 @@ def _pixel_weights(sample_weight, y_pred):
         return weight
     if len(weight.shape) == 1:  # one weight per image
         return ops.reshape(weight, (-1,) + (1,) * (rank - 1))
-    raise ValueError(
+    raise ConfigError(
         f"sample_weight of shape {tuple(weight.shape)} does not fit predictions of shape "
         f"{tuple(y_pred.shape)}: give one weight per pixel {tuple(y_pred.shape[:-1])} or per image (B,)."
     )
@@ -117,7 +117,7 @@ def _check_spatial(y_true, y_pred, with_channels):
     got = tuple(y_true.shape[1:-1] if with_channels else y_true.shape[1:])
     want = tuple(y_pred.shape[1:-1])
     if len(got) != len(want) or any(g is not None and w is not None and g != w for g, w in zip(got, want)):
-        raise ValueError(_shape_message(y_true, y_pred))
+        raise ConfigError(_shape_message(y_true, y_pred))
 
 
 def _expected(y_pred):

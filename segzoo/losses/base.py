@@ -47,7 +47,7 @@ class SegmentationLoss(keras.losses.Loss):
         if self.class_weights is None:
             return ops.ones((channels,), "float32")
         if len(self.class_weights) != channels:
-            raise ValueError(
+            raise ConfigError(
                 f"class_weights has {len(self.class_weights)} values but the predictions have "
                 f"{channels} classes: give one weight per class."
             )

@@ -2,6 +2,8 @@
 
 import keras
 
+from segzoo.errors import ConfigError
+
 
 @keras.saving.register_keras_serializable(package="segzoo")
 class Combo(keras.losses.Loss):
@@ -13,7 +15,7 @@ class Combo(keras.losses.Loss):
         self.losses = [_as_loss(loss) for loss in losses]
         weights = [1.0] * len(self.losses) if weights is None else [float(w) for w in weights]
         if not self.losses or len(weights) != len(self.losses):
-            raise ValueError(
+            raise ConfigError(
                 f"Combo needs one weight per loss: got {len(self.losses)} losses and {len(weights)} weights."
             )
         self.weights = weights

@@ -43,9 +43,9 @@ class PixelLoss(SegmentationLoss):
         if self.class_weights is None:
             return 1.0, 1.0
         if len(self.class_weights) != 2:
-            raise ValueError(
+            raise ConfigError(
                 f"class_weights for a binary (1-channel) output are (background, foreground); got "
-                f"{len(self.class_weights)} values."
+                f"{len(self.class_weights)} values. Pass two weights, e.g. class_weights=[1.0, 5.0]."
             )
         return self.class_weights
 
@@ -107,7 +107,7 @@ class BalancedCrossEntropy(PixelLoss):
 
     def pixel_losses(self, prepared):
         if prepared.mode != "binary":
-            raise ValueError(
+            raise ConfigError(
                 "BalancedCrossEntropy needs a 1-channel (binary) output; for several classes "
                 "use CrossEntropy(class_weights=...) or Focal."
             )
@@ -169,7 +169,10 @@ class Focal(PixelLoss):
                 return self.alpha
             return self.alpha * truth + (1 - self.alpha) * (1 - truth)
         if len(self.alpha) != truth.shape[-1]:
-            raise ValueError(f"alpha has {len(self.alpha)} values but the output has {truth.shape[-1]} classes.")
+            raise ConfigError(
+                f"alpha has {len(self.alpha)} values but the output has {truth.shape[-1]} classes: give "
+                "one alpha per class, or a scalar."
+            )
         alpha = ops.convert_to_tensor(self.alpha, "float32")
         if mode == "multiclass":
             return ops.sum(truth * alpha, axis=-1, keepdims=True)

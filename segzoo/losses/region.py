@@ -41,15 +41,16 @@ class RegionLoss(SegmentationLoss):
         if self.class_indexes is None:
             return tensors
         if max(self.class_indexes) >= channels:
-            raise ValueError(
-                f"class_indexes {self.class_indexes} name a class >= {channels}, the number of classes."
+            raise ConfigError(
+                f"class_indexes {self.class_indexes} name a class >= {channels}, the number of classes "
+                f"the predictions have: keep the ids in 0..{channels - 1}."
             )
         return tuple(ops.take(t, self.class_indexes, axis=-1) for t in tensors)
 
     def combine(self, tp, fp, fn, weights):
         """Per-class losses averaged with the class weights: (B,) or ()."""
         per_class = self.per_class(tp, fp, fn)
-        return ops.sum(per_class * weights, axis=-1) / ops.sum(weights)
+        return ops.sum(per_class * weights, axis=-1) / ops.maximum(ops.sum(weights), 1e-30)
 
     def per_class(self, tp, fp, fn):
         raise NotImplementedError

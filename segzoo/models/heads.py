@@ -22,6 +22,27 @@ def check_head(num_classes, activation):
         )
 
 
+def check_from_logits(activation, from_logits, user):
+    """Refuse a loss, metric or evaluate call told the wrong thing about the head's output:
+    `user` (e.g. "Loss Dice") has `from_logits`, the model's head applies `activation`.
+    Anything else (a head not built by segzoo, from_logits unknown) is left alone."""
+    known = activation is None or (isinstance(activation, str) and activation in ACTIVATIONS)
+    if from_logits is None or not known:
+        return
+    if from_logits and activation is not None:
+        raise ConfigError(
+            f"{user} has from_logits=True, but the model's head already applies {activation!r}: "
+            f"its outputs are probabilities, and {activation} would be applied twice. Pass "
+            "from_logits=False, or build the model with activation=None to output logits."
+        )
+    if not from_logits and activation is None:
+        raise ConfigError(
+            f"{user} has from_logits=False, but the model's head has no activation "
+            "(activation=None): its outputs are logits, not probabilities. Pass from_logits=True, "
+            "or build the model with activation='sigmoid' or 'softmax'."
+        )
+
+
 def segmentation_head(x, num_classes, activation, upsample):
     """The output stays float32 under mixed precision so losses see full precision."""
     if upsample:

@@ -1,14 +1,20 @@
 """`SegmentationModel`: a functional keras.Model whose config is the builder's arguments."""
 
+import difflib
+import inspect
+import re
+
 import keras
 
 from segzoo.backbones import get_backbone_spec
-from segzoo.errors import ConfigError, InputShapeError
+from segzoo.errors import ConfigError, InputShapeError, UnknownNameError
 from segzoo.models._spec import ARCHITECTURES
-from segzoo.models.heads import check_head, segmentation_head
+from segzoo.models.heads import check_from_logits, check_head, segmentation_head
 
 DEPTHS = (3, 4, 5)
 _MIN_PRETRAINED_SIZE = 32  # keras.applications refuse smaller inputs
+_COMPILE_SIGNATURE = inspect.signature(keras.Model.compile)
+_NOT_LOCATED = re.compile(r"Could not locate (?:class|function) '([^']+)'")
 
 
 @keras.saving.register_keras_serializable(package="segzoo")
@@ -94,6 +100,71 @@ class SegmentationModel(keras.Model):
     def from_config(cls, config):
         # The weights come from the saved file; never fetch ImageNet weights again.
         return cls(**{**config, "encoder_weights": None})
+
+    def compile(self, *args, **kwargs):
+        """`keras.Model.compile`, refusing a loss or metric whose `from_logits` does not fit
+        the head: True on a sigmoid/softmax head, False on a logits head (activation=None)."""
+        arguments = _COMPILE_SIGNATURE.bind(self, *args, **kwargs).arguments
+        for key in ("loss", "metrics", "weighted_metrics"):
+            for user, from_logits in _from_logits_flags(arguments.get(key)):
+                check_from_logits(self.activation, from_logits, user)
+        super().compile(*args, **kwargs)
+
+    def compile_from_config(self, config):
+        """What `keras.Model.compile_from_config` does (it skips a custom `compile`), and a
+        loss or metric the file names but nothing defines is an UnknownNameError."""
+        try:
+            config = keras.saving.deserialize_keras_object(config)
+        except TypeError as error:
+            unknown = unknown_object_error(error, "The model's compile config")
+            if unknown is None:
+                raise
+            raise unknown from error
+        self.compile(**config)
+        if hasattr(self, "optimizer") and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+
+def _from_logits_flags(objects):
+    """(description, from_logits) of every loss or metric object in a compile argument
+    (nested lists and dicts, and the parts of a Combo) that has a from_logits flag."""
+    if isinstance(objects, dict):
+        objects = list(objects.values())
+    if isinstance(objects, (list, tuple)):
+        return [flag for item in objects for flag in _from_logits_flags(item)]
+    parts = getattr(objects, "losses", None)  # segzoo.losses.Combo
+    if isinstance(parts, list) and isinstance(objects, keras.losses.Loss):
+        return _from_logits_flags(parts)
+    from_logits = getattr(objects, "from_logits", None)
+    if not isinstance(from_logits, bool):
+        return []
+    kind = "Metric" if isinstance(objects, keras.metrics.Metric) else "Loss"
+    return [(f"{kind} {type(objects).__name__}", from_logits)]
+
+
+def unknown_object_error(error, where, fix=None):
+    """An UnknownNameError for Keras' "Could not locate class 'X'" TypeError (a loss or
+    metric name that neither Keras nor this segzoo defines), else None."""
+    found = _NOT_LOCATED.search(str(error))
+    if not found:
+        return None
+    name = found.group(1)
+    segzoo_names = sorted(
+        key.split(">", 1)[1]
+        for key, value in keras.saving.get_custom_objects().items()
+        if key.startswith("segzoo>") and isinstance(value, type)
+        and issubclass(value, (keras.losses.Loss, keras.metrics.Metric))
+    )
+    close = difflib.get_close_matches(name, segzoo_names, n=3)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    fix = fix or (
+        "Load the file without compiling (keras.saving.load_model(path, compile=False)) and call "
+        "model.compile(...) with an existing loss, or install the segzoo version that saved it."
+    )
+    return UnknownNameError(
+        f"{where} names {name!r}, which neither Keras nor this segzoo defines.{hint} segzoo's "
+        f"losses and metrics: {', '.join(segzoo_names)}. {fix}"
+    )
 
 
 def _split_options(options, arch, spec):

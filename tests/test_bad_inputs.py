@@ -1,0 +1,423 @@
+"""The catalogue of bad inputs (issue 8): for each, the exception segzoo raises and the
+words of its message that name the problem and the fix.
+
+One table per area: build, losses, metrics, class weights, data, evaluate, hub, CLI.
+Many cases are also tested where their code is tested (test_errors.py, test_losses.py,
+test_data_*.py, test_hub_*.py, test_cli.py); here they stand together, one line each.
+Every case is cheap: 32x32 inputs, backbone="none", 2 filters, no training.
+"""
+
+import functools
+import json
+import shutil
+import zipfile
+from unittest import mock
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import segzoo
+from segzoo import cli, losses, metrics
+from segzoo.data import from_folders, inspect, with_sample_weights
+from segzoo.errors import (
+    CheckpointError,
+    ConfigError,
+    DataError,
+    InputShapeError,
+    KerasVersionError,
+    ManifestError,
+    UnknownNameError,
+    WeightsError,
+)
+from segzoo.hub.manifest import check_entry, load_manifest
+
+SIZE = 32
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    """Overrides conftest's: a clear_session after each of these many small cases costs more
+    than the cases; one at the end of the module is enough."""
+    yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _clear_session_once():
+    yield
+    keras.backend.clear_session()
+
+
+def tiny(activation="softmax", num_classes=4):
+    return segzoo.build("unet", backbone="none", num_classes=num_classes, activation=activation,
+                        input_shape=(SIZE, SIZE, 3), depth=3, encoder_filters=2)
+
+
+def write_png(path, array):
+    array = np.asarray(array, np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tf.io.write_file(str(path), tf.io.encode_png(array if array.ndim == 3 else array[..., None]))
+
+
+class Inputs:
+    """The files and models the cases read, each made on first use, once per module."""
+
+    def __init__(self, root):
+        self.root = root
+
+    def folder(self, name, images, masks):
+        """root/name/{images,masks}: {file name: array} for each."""
+        base = self.root / name
+        for sub, files in (("images", images), ("masks", masks)):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+            for file_name, array in files.items():
+                if isinstance(array, bytes):
+                    (base / sub / file_name).write_bytes(array)
+                else:
+                    write_png(base / sub / file_name, array)
+        return str(base / "images"), str(base / "masks")
+
+    @functools.cached_property
+    def image(self):
+        return np.full((SIZE, SIZE, 3), 100)
+
+    @functools.cached_property
+    def label_255(self):
+        mask = np.zeros((SIZE, SIZE), np.uint8)
+        mask[:4, :4] = 255  # unlabelled pixels, but no ignore_index given
+        return self.folder("label_255", {"a.png": self.image}, {"a.png": mask})
+
+    @functools.cached_property
+    def size_mismatch(self):
+        return self.folder("size", {"a.png": self.image}, {"a.png": np.zeros((SIZE // 2, SIZE))})
+
+    @functools.cached_property
+    def empty(self):
+        images = self.root / "empty" / "images"
+        images.mkdir(parents=True)
+        return str(images), self.label_255[1]
+
+    @functools.cached_property
+    def unpaired(self):
+        return self.folder("unpaired", {"a.png": self.image, "b.png": self.image}, {"a.png": np.zeros((SIZE, SIZE))})
+
+    @functools.cached_property
+    def only_gif(self):
+        return self.folder("gif", {"a.gif": b"GIF89a"}, {"a.png": np.zeros((SIZE, SIZE))})
+
+    @functools.cached_property
+    def webp_partner(self):
+        return self.folder("webp", {"a.png": self.image, "b.webp": b"RIFF"},
+                           {"a.png": np.zeros((SIZE, SIZE)), "b.png": np.zeros((SIZE, SIZE))})
+
+    palette = ((0, 0, 0), (255, 0, 0))
+
+    @functools.cached_property
+    def unknown_colour(self):
+        mask = np.zeros((SIZE, SIZE, 3))
+        mask[0, 0] = (0, 0, 255)  # blue is in no palette entry
+        return self.folder("palette", {"a.png": self.image}, {"a.png": mask})
+
+    @functools.cached_property
+    def softmax_model(self):
+        return tiny("softmax")
+
+    @functools.cached_property
+    def logits_model(self):
+        return tiny(None)
+
+    @functools.cached_property
+    def checkpoint(self):
+        return segzoo.save_pretrained(self.softmax_model, self.root / "checkpoint", golden=False)
+
+    def checkpoint_copy(self, name, change):
+        """A copy of the checkpoint folder with `change(folder)` applied."""
+        folder = self.root / name
+        if not folder.exists():
+            shutil.copytree(self.checkpoint, folder)
+            change(folder)
+        return folder
+
+    @functools.cached_property
+    def keras_with_unknown_loss(self):
+        """A .keras file whose compile config names segzoo>NoSuchLoss."""
+        model = tiny("softmax")
+        model.compile(optimizer="adam", loss=losses.Dice())
+        good, bad = self.root / "good.keras", self.root / "unknown_loss.keras"
+        model.save(good)
+        with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
+            for name in source.namelist():
+                data = source.read(name)
+                if name == "config.json":
+                    config = json.loads(data)
+                    config["compile_config"]["loss"].update(class_name="NoSuchLoss", registered_name="segzoo>NoSuchLoss")
+                    data = json.dumps(config)
+                target.writestr(name, data)
+        return str(bad)
+
+    @functools.cached_property
+    def manifest(self):
+        path = self.root / "manifest.json"
+        entry = segzoo.hub.manifest_entry(self.checkpoint, "segzoo/tiny", "a" * 40)
+        segzoo.hub.write_manifest({"tiny-shapes": entry}, path)
+        return path
+
+    def entry(self, **change):
+        return {**json.loads(self.manifest.read_text())["checkpoints"]["tiny-shapes"], **change}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    return Inputs(tmp_path_factory.mktemp("bad_inputs"))
+
+
+def labels(value=0, shape=(2, 8, 8)):
+    return np.full(shape, value, "int32")
+
+
+def probabilities(classes=4, shape=(2, 8, 8)):
+    return np.full((*shape, classes), 1.0 / classes, "float32")
+
+
+def corrupt_weights(folder):
+    (folder / "model.weights.h5").write_bytes(b"not an HDF5 file")
+
+
+def unknown_loss_record(folder):
+    config = json.loads((folder / "config.json").read_text())
+    config["compile"] = {"loss": {"module": "segzoo.losses.region", "class_name": "Dicee",
+                                  "config": {}, "registered_name": "segzoo>Dicee"}}
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def old_keras(call):
+    with mock.patch.object(keras, "__version__", "3.14.2"):
+        return call()
+
+
+def build(**arguments):
+    arguments = {"architecture": "unet", "backbone": "none", "input_shape": (SIZE, SIZE, 3), "depth": 3, **arguments}
+    if arguments["backbone"] == "none":
+        arguments.setdefault("encoder_filters", 2)
+    return lambda _: segzoo.build(**arguments)
+
+
+# (id, call(inputs), exception, fragments of the message: what was wrong, and the fix)
+CASES = [
+    # ---------------------------------------------------------------- build
+    ("build: unknown architecture", build(architecture="unte"), UnknownNameError,
+     ["Unknown architecture 'unte'", "Did you mean 'unet'", "Available:"]),
+    ("build: unknown backbone", build(backbone="resnet5"), UnknownNameError,
+     ["Unknown backbone 'resnet5'", "Did you mean", "'resnet50'"]),
+    ("build: num_classes 0", build(num_classes=0), ConfigError, ["num_classes must be a positive integer, got 0"]),
+    ("build: unknown activation", build(activation="relu"), ConfigError,
+     ["activation must be 'sigmoid', 'softmax' or None", "got 'relu'"]),
+    ("build: softmax with 1 class", build(activation="softmax", num_classes=1), ConfigError,
+     ["always outputs 1", "use activation='sigmoid'"]),
+    ("build: depth 6", build(depth=6), ConfigError, ["depth must be one of (3, 4, 5)", "got 6"]),
+    ("build: input too small for depth", build(input_shape=(16, 16, 3), depth=5), InputShapeError,
+     ["spatial size 16 is not a multiple of 32", "Nearest valid sizes: 32", "Resize or pad the input"]),
+    ("build: encoder_weights path missing", build(backbone="mobilenetv2", encoder_weights="/no/such/weights.h5"),
+     WeightsError, ["'/no/such/weights.h5' does not exist", "'imagenet' to download it, or None"]),
+    ("build: unknown option", build(colour="red"), ConfigError, ["Unknown option(s) colour", "Valid options:"]),
+    # ---------------------------------------------------------------- losses
+    ("loss: class_weights of the wrong length", lambda _: losses.Dice(class_weights=[1, 1, 1])(labels(), probabilities()),
+     ConfigError, ["class_weights has 3 values but the predictions have 4 classes", "one weight per class"]),
+    ("loss: negative class_weights", lambda _: losses.CrossEntropy(class_weights=[1, -1, 1, 1]), ConfigError,
+     ["class_weights must be finite, non-negative", "use 0 to drop a class"]),
+    ("loss: binary class_weights not a pair", lambda _: losses.CrossEntropy(class_weights=[1, 2, 3])(
+        labels(), probabilities(1)), ConfigError, ["(background, foreground); got 3 values", "Pass two weights"]),
+    ("loss: beta <= 0", lambda _: losses.Dice(beta=0), ConfigError, ["beta must be > 0, got 0"]),
+    ("loss: smooth < 0", lambda _: losses.Jaccard(smooth=-1), ConfigError, ["smooth must be >= 0, got -1"]),
+    ("loss: class_indexes beyond the classes", lambda _: losses.Dice(class_indexes=[1, 5])(labels(), probabilities()),
+     ConfigError, ["class_indexes [1, 5] name a class >= 4", "keep the ids in 0..3"]),
+    ("loss: negative class_indexes", lambda _: losses.Dice(class_indexes=[-1]), ConfigError,
+     ["distinct non-negative class ids"]),
+    ("loss: y_true and y_pred shapes differ", lambda _: losses.Dice()(labels(shape=(2, 4, 4)), probabilities()),
+     ConfigError, ["y_true of shape (2, 4, 4) does not fit y_pred of shape (2, 8, 8, 4)", "expected sparse labels"]),
+    ("loss: mode='binary' on 4 channels", lambda _: losses.Dice(mode="binary")(labels(), probabilities()),
+     ConfigError, ["mode='binary' needs predictions with 1 channel, got 4", "Use mode='multiclass'"]),
+    ("loss: sample_weight of the wrong shape", lambda _: losses.Dice()(labels(), probabilities(), np.ones((3, 3))),
+     ConfigError, ["sample_weight of shape (3, 3) does not fit", "one weight per pixel"]),
+    ("loss: Tversky alpha = beta = 0", lambda _: losses.Tversky(alpha=0, beta=0), ConfigError,
+     ["alpha and beta must be >= 0 and not both 0"]),
+    ("loss: from_logits=True on a softmax head",
+     lambda i: i.softmax_model.compile(loss=losses.Dice(from_logits=True)), ConfigError,
+     ["Loss Dice has from_logits=True", "already applies 'softmax'", "Pass from_logits=False", "activation=None"]),
+    ("loss: from_logits=True inside a Combo",
+     lambda i: i.softmax_model.compile(loss=losses.Dice() + losses.Focal(from_logits=True)), ConfigError,
+     ["Loss Focal has from_logits=True", "Pass from_logits=False"]),
+    ("loss: probabilities expected from a logits head",
+     lambda i: i.logits_model.compile(loss=keras.losses.SparseCategoricalCrossentropy()), ConfigError,
+     ["from_logits=False", "no activation (activation=None)", "Pass from_logits=True"]),
+    # ---------------------------------------------------------------- metrics
+    ("metric: num_classes differs from the predictions", lambda _: metrics.IoU(3).update_state(labels(), probabilities()),
+     ConfigError, ["iou counts 3 classes but y_pred has 4 channels", "pass num_classes=4"]),
+    ("metric: num_classes 0", lambda _: metrics.Dice(0), ConfigError, ["num_classes must be the number of output channels"]),
+    ("metric: threshold outside (0, 1)", lambda _: metrics.IoU(1, threshold=1.5), ConfigError,
+     ["threshold must be in (0, 1), got 1.5"]),
+    ("metric: y_true and y_pred shapes differ",
+     lambda _: metrics.IoU(4).update_state(labels(shape=(2, 4, 4)), probabilities()), ConfigError,
+     ["does not fit y_pred of shape (2, 8, 8, 4)"]),
+    ("metric: from_logits=True on a softmax head",
+     lambda i: i.softmax_model.compile(loss=losses.Dice(), metrics=[metrics.IoU(4, from_logits=True)]),
+     ConfigError, ["Metric IoU has from_logits=True", "Pass from_logits=False"]),
+    # ---------------------------------------------------------------- class weights
+    ("class_weights: label 255 without ignore_index", lambda _: segzoo.class_weights(labels(255), 4), ConfigError,
+     ["A mask holds label 255, outside 0..3", "pass ignore_index"]),
+    ("class_weights: num_classes 0", lambda _: segzoo.class_weights(labels(), 0), ConfigError,
+     ["num_classes must be a positive integer", "got 0"]),
+    ("class_weights: unknown method", lambda _: segzoo.class_weights(labels(), 4, method="inverse"), ConfigError,
+     ["method must be one of", "'inverse_frequency'"]),
+    ("with_sample_weights: negative weight",
+     lambda _: with_sample_weights(tf.data.Dataset.from_tensors((probabilities(), labels())), [1.0, -2.0, 1.0, 1.0]),
+     ConfigError, ["class_weights must be finite, non-negative", "got [1.0, -2.0, 1.0, 1.0]"]),
+    # ---------------------------------------------------------------- data
+    ("from_folders: label 255 in a 4-class dataset", lambda i: from_folders(*i.label_255, SIZE, 4), DataError,
+     ["a.png holds labels 255 outside 0..3", "pass ignore_index"]),
+    ("inspect: label 255 in a 4-class dataset", lambda i: inspect(*i.label_255, 4).raise_if_problems(), DataError,
+     ["a.png holds labels 255 outside 0..3", "fix num_classes, or pass ignore_index"]),
+    ("from_folders: image and mask sizes differ", lambda i: from_folders(*i.size_mismatch, SIZE, 4), DataError,
+     ["a.png is 32x32 but its mask", "is 16x32", "masks must have their image's size"]),
+    ("from_folders: empty folder", lambda i: from_folders(*i.empty, SIZE, 4), DataError,
+     ["No image files (.png", "It is empty"]),
+    ("from_folders: unpaired files", lambda i: from_folders(*i.unpaired, SIZE, 4), DataError,
+     ["do not pair up by file name", "images without a mask: b.png"]),
+    ("from_folders: only unsupported files", lambda i: from_folders(*i.only_gif, SIZE, 4), DataError,
+     ["No image files", "It holds 1 other file (a.gif)", "convert images and masks to one of those types"]),
+    ("from_folders: an image of an unsupported type", lambda i: from_folders(*i.webp_partner, SIZE, 4), DataError,
+     ["masks without an image: b.png", "b.webp are of a type segzoo does not read", "convert them to PNG"]),
+    ("from_folders: a colour not in the palette",
+     lambda i: from_folders(*i.unknown_colour, SIZE, 2, mask_format="palette", palette=Inputs.palette), DataError,
+     ["a.png holds colours that are not in the palette", "add them to palette"]),
+    ("from_folders: palette shorter than the classes",
+     lambda i: from_folders(*i.unknown_colour, SIZE, 3, mask_format="palette", palette=Inputs.palette), ConfigError,
+     ["palette has 2 colours for 3 classes", "one (r, g, b) colour per class"]),
+    ("from_folders: resize='pad' without ignore_index", lambda i: from_folders(*i.label_255, SIZE, 4, resize="pad"),
+     ConfigError, ["resize='pad' pads masks with ignore_index", "pass one"]),
+    # ---------------------------------------------------------------- evaluate
+    ("evaluate: NaN in an input batch",
+     lambda i: segzoo.evaluate(i.softmax_model, (np.full((2, SIZE, SIZE, 3), np.nan, "float32"), labels(0, (2, SIZE, SIZE)))),
+     DataError, ["Batch 0 of the data holds 6144 NaN or infinite input values", "np.nan_to_num"]),
+    ("evaluate: label 255 without ignore_index",
+     lambda i: segzoo.evaluate(i.softmax_model, (np.zeros((2, SIZE, SIZE, 3), "float32"), labels(255, (2, SIZE, SIZE)))),
+     DataError, ["holds labels 255 outside 0..3", "pass ignore_index=255"]),
+    ("evaluate: from_logits=True on a softmax head",
+     lambda i: segzoo.evaluate(i.softmax_model, (np.zeros((2, SIZE, SIZE, 3)), labels(0, (2, SIZE, SIZE))), from_logits=True),
+     ConfigError, ["segzoo.evaluate has from_logits=True", "already applies 'softmax'"]),
+    ("evaluate: no batch", lambda i: segzoo.evaluate(i.softmax_model, []), ConfigError, ["the data is empty"]),
+    # ---------------------------------------------------------------- hub and saved models
+    ("from_pretrained: corrupt model.weights.h5",
+     lambda i: segzoo.from_pretrained(i.checkpoint_copy("corrupt", corrupt_weights)), CheckpointError,
+     ["corrupt/model.weights.h5", "not a complete HDF5 weights file", "save the checkpoint again"]),
+    ("from_pretrained: folder without config.json",
+     lambda i: segzoo.from_pretrained(i.checkpoint_copy("no_config", lambda f: (f / "config.json").unlink())),
+     CheckpointError, ["lacks config.json", "segzoo.save_pretrained(model, folder)"]),
+    ("from_pretrained: config.json is not JSON",
+     lambda i: segzoo.from_pretrained(i.checkpoint_copy("bad_json", lambda f: (f / "config.json").write_text("{"))),
+     CheckpointError, ["Cannot read", "config.json", "save the checkpoint again"]),
+    ("from_pretrained: a .keras file", lambda i: segzoo.from_pretrained(i.keras_with_unknown_loss), CheckpointError,
+     ["is a file, not a checkpoint folder", "keras.saving.load_model(path)"]),
+    ("from_pretrained: unknown loss in the compile record",
+     lambda i: segzoo.from_pretrained(i.checkpoint_copy("unknown_loss", unknown_loss_record), compile=True),
+     UnknownNameError, ["compile record names 'Dicee'", "Did you mean 'Dice'", "from_pretrained(..., compile=False)"]),
+    ("from_pretrained: unknown zoo name", lambda i: segzoo.from_pretrained("tiny-shape", manifest=i.manifest),
+     UnknownNameError, ["'tiny-shape' is not a local folder", "Did you mean 'tiny-shapes'"]),
+    ("from_pretrained: Keras too old", lambda i: old_keras(lambda: segzoo.from_pretrained(i.checkpoint)),
+     KerasVersionError, ["need keras>=3.15", "Keras 3.14.2 is installed", "pip install -U"]),
+    ("load_model: unknown loss in a .keras file", lambda i: keras.saving.load_model(i.keras_with_unknown_loss),
+     UnknownNameError, ["names 'NoSuchLoss'", "segzoo's losses and metrics: ", "load_model(path, compile=False)"]),
+    # segzoo does not own reading a .keras zip: Keras' own ValueError says it is not one.
+    ("load_model: corrupt .keras file", lambda i: keras.saving.load_model(_corrupt_keras(i.root)), ValueError,
+     [".keras"]),
+    ("manifest: revision is a branch", lambda i: check_entry("tiny", i.entry(revision="main")), ManifestError,
+     ["revision 'main' is not a 40-character lowercase commit hash", "pin the commit push_to_hub returned"]),
+    ("manifest: revision too short", lambda i: check_entry("tiny", i.entry(revision="a" * 39)), ManifestError,
+     ["is not a 40-character lowercase commit hash"]),
+    ("manifest: not JSON", lambda i: load_manifest(_write(i.root / "broken.json", "{")), ManifestError,
+     ["is not valid JSON", "Regenerate it with write_manifest"]),
+    ("manifest: entry without files", lambda i: check_entry("tiny", {k: v for k, v in i.entry().items() if k != "files"}),
+     ManifestError, ["lacks files", "Regenerate it with segzoo.hub.manifest_entry"]),
+]
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def _corrupt_keras(root):
+    return _write(root / "corrupt.keras", "not a zip file")
+
+
+@pytest.mark.parametrize("call, error, fragments", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_input(inputs, call, error, fragments):
+    with pytest.raises(error) as raised:
+        call(inputs)
+    message = str(raised.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+# ---------------------------------------------------------------- the command line
+# Bad arguments: exit status 2 and one line "<prog>: error: <reason> (see <prog> --help)".
+# Bad values found later (a SegzooError): status 1 and one line "<prog>: error: <reason>".
+
+CLI_CASES = [
+    ("unknown subcommand", ["trian"], 2, ["segzoo: error:", "invalid choice: 'trian'", "train"]),
+    ("bad --loss spec", ["train", "--dataset", "shapes", "--loss", "dcie+ce"], 2,
+     ["unknown loss 'dcie'", "Did you mean 'dice'"]),
+    ("bad --loss weight", ["train", "--dataset", "shapes", "--loss", "x*dice"], 2, ["bad weight 'x'"]),
+    ("train without --data or --dataset", ["train", "--classes", "3"], 2,
+     ["one of the arguments --data --dataset is required"]),
+    ("evaluate without --data", ["evaluate", "some-checkpoint"], 2,
+     ["the following arguments are required: --data"]),
+    ("--data folder missing", ["train", "--data", "no/such/folder", "--classes", "3"], 2,
+     ["argument --data: no such folder: 'no/such/folder'"]),
+    ("--image-size not a size", ["train", "--dataset", "shapes", "--image-size", "big"], 2,
+     ["image size must be N or HxW"]),
+    ("--data without --classes", ["train", "--data", "{root}"], 1, ["--data needs --classes"]),
+    ("unknown architecture", ["train", "--dataset", "shapes", "--arch", "unte"], 1,
+     ["Unknown architecture 'unte'", "Did you mean 'unet'"]),
+]
+
+
+@pytest.mark.parametrize("argv, status, fragments", [case[1:] for case in CLI_CASES], ids=[c[0] for c in CLI_CASES])
+def test_bad_command_line(argv, status, fragments, tmp_path, capsys):
+    argv = [arg.format(root=tmp_path) for arg in argv]
+    if status == 2:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2
+    else:
+        assert cli.main(argv) == status
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+
+
+def test_a_new_logits_head_gets_the_recorded_loss_with_from_logits(inputs):
+    """The fitting counterpart of the from_logits check: from_pretrained(compile=True) with a
+    new head sets from_logits on the recorded loss (a Combo's parts too) and metrics."""
+
+    def record(folder):
+        config = json.loads((folder / "config.json").read_text())
+        config["compile"] = {
+            "loss": keras.saving.serialize_keras_object(losses.Dice() + losses.CrossEntropy()),
+            "metrics": [keras.saving.serialize_keras_object(metrics.IoU(4))],
+        }
+        (folder / "config.json").write_text(json.dumps(config))
+
+    folder = inputs.checkpoint_copy("compiled", record)
+    model = segzoo.from_pretrained(folder, activation="logits", compile=True)
+    assert model.activation is None
+    assert [loss.from_logits for loss in model.loss.losses] == [True, True]
+    assert segzoo.from_pretrained(folder, compile=True).loss.losses[0].from_logits is False
+
+
+def test_the_catalogue_covers_at_least_30_bad_inputs():
+    assert len(CASES) + len(CLI_CASES) >= 30
+    assert len({case[0] for case in CASES}) == len(CASES)
