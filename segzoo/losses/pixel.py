@@ -159,7 +159,13 @@ class Focal(PixelLoss):
         return losses, self.true_class_weight(prepared)
 
     def _modulator(self, log_pt):
-        return ops.power(ops.maximum(1.0 - ops.exp(log_pt), 0.0), self.gamma)
+        base = ops.maximum(1.0 - ops.exp(log_pt), 0.0)
+        if self.gamma >= 1.0:
+            return ops.power(base, self.gamma)
+        # x ** gamma has an infinite slope at 0 when gamma < 1: never raise 0 to the power,
+        # or a pixel predicted with certainty gets a NaN gradient.
+        positive = base > 0
+        return ops.where(positive, ops.power(ops.where(positive, base, 1.0), self.gamma), float(self.gamma == 0))
 
     def _alpha_t(self, truth, mode):
         if self.alpha is None:
@@ -172,6 +178,12 @@ class Focal(PixelLoss):
             raise ConfigError(
                 f"alpha has {len(self.alpha)} values but the output has {truth.shape[-1]} classes: give "
                 "one alpha per class, or a scalar."
+            )
+        if mode != "multiclass" and max(self.alpha) > 1.0:
+            raise ConfigError(
+                f"alpha {self.alpha} has values above 1, but a {mode} (sigmoid) output weighs each "
+                "class's negatives by 1 - alpha, which would then be negative. Keep alpha in [0, 1] "
+                "here (per-class weights above 1 suit softmax outputs), or use class_weights."
             )
         alpha = ops.convert_to_tensor(self.alpha, "float32")
         if mode == "multiclass":
