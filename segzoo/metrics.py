@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from segzoo.errors import ConfigError
+from segzoo.losses._replicas import global_sum
 from segzoo.losses._stats import prepare, resolve_mode
 
 AVERAGES = ("macro", None)
@@ -84,9 +85,15 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         pattern = "nci,ncj->ij" if self.mode == "binary" else "nci,ncj->cij"
         self.confusion.assign_add(ops.einsum(pattern, truth * weight[..., None], hard))
 
+    def global_confusion(self):
+        """The confusion matrix over all replicas. Keras reads a metric inside each replica
+        of a tf.distribute strategy for the per-step logs (progress bar, callbacks), where
+        the variable holds that replica's counts only; elsewhere this is `confusion`."""
+        return global_sum(self.confusion + 0.0)[0]  # a tensor on the replica's device
+
     def counts(self):
         """Per class: (tp, fp, fn, tn) as vectors."""
-        m = self.confusion
+        m = self.global_confusion()
         if self.mode == "multilabel":
             return m[:, 1, 1], m[:, 0, 1], m[:, 1, 0], m[:, 0, 0]
         tp = ops.diagonal(m)
@@ -225,5 +232,5 @@ class PixelAccuracy(ConfusionMatrixMetric):
     def result(self):
         if self.average is None or self.mode == "multilabel":
             return super().result()
-        tp, fp, fn, tn = self.counts()
-        return _ratio(ops.sum(tp), ops.sum(self.confusion))
+        tp = self.counts()[0]
+        return _ratio(ops.sum(tp), ops.sum(self.global_confusion()))

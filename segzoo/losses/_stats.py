@@ -11,6 +11,7 @@ from typing import NamedTuple
 from keras import ops
 
 from segzoo.errors import ConfigError
+from segzoo.losses._replicas import global_sum
 
 MODES = ("binary", "multiclass", "multilabel")
 
@@ -134,7 +135,8 @@ def _shape_message(y_true, y_pred):
 
 
 def soft_stats(prepared, per_image):
-    """Soft (TP, FP, FN) per class: (B, C) when per_image, else (C,) over the batch."""
+    """Soft (TP, FP, FN) per class: (B, C) when per_image, else (C,) over the global batch:
+    summed across replicas when a tf.distribute strategy splits the batch (see _replicas)."""
     truth, prob, weight = prepared.truth, prepared.pred, prepared.weight
     axes = tuple(range(1, len(prob.shape) - 1))
     if not per_image:
@@ -142,6 +144,8 @@ def soft_stats(prepared, per_image):
     tp = ops.sum(weight * truth * prob, axis=axes)
     fp = ops.sum(weight * (1.0 - truth) * prob, axis=axes)
     fn = ops.sum(weight * truth * (1.0 - prob), axis=axes)
+    if not per_image:
+        tp, fp, fn = global_sum(tp, fp, fn)
     return tp, fp, fn
 
 

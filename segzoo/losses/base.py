@@ -1,7 +1,8 @@
 """Base classes: option validation, per-pixel sample weights, `+` and `*`.
 
 Keras applies `sample_weight` after `call()` returns, which cannot weigh the pixels
-inside a ratio of sums; so segzoo losses take it in `__call__` and reduce themselves.
+inside a ratio of sums; so segzoo losses take it in `__call__` and reduce themselves,
+over the global batch when a tf.distribute strategy splits it (see `_replicas`).
 """
 
 import math
@@ -10,6 +11,7 @@ import keras
 from keras import ops
 
 from segzoo.errors import ConfigError
+from segzoo.losses._replicas import global_sum, scale_to_replicas, warn_if_local
 from segzoo.losses._stats import MODES, prepare
 
 
@@ -32,7 +34,10 @@ class SegmentationLoss(keras.losses.Loss):
             y_true, y_pred, self.mode, self.ignore_index, sample_weight, self.from_logits,
             activate=self.uses_probabilities,
         )
-        return self.compute(prepared)
+        warn_if_local(type(self).__name__)
+        # compute() gives the global batch's loss on every replica; Keras sums the
+        # replicas' gradients, so each replica's share is 1 / replicas, as for Keras' losses.
+        return scale_to_replicas(self.compute(prepared))
 
     # Region losses work on probabilities; pixel losses take logits raw for stable logs.
     uses_probabilities = True
@@ -97,6 +102,7 @@ def check_class_weights(class_weights):
 
 
 def weighted_mean(values, weights):
-    """sum(w * v) / sum(w), and 0 when every weight is 0 (nothing to learn from)."""
-    total = ops.sum(weights)
-    return ops.sum(values * weights) / ops.where(ops.equal(total, 0.0), 1.0, total)
+    """sum(w * v) / sum(w) over the global batch, and 0 when every weight is 0 (nothing
+    to learn from)."""
+    weighted, total = global_sum(ops.sum(values * weights), ops.sum(weights))
+    return weighted / ops.where(ops.equal(total, 0.0), 1.0, total)

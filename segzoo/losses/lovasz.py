@@ -4,11 +4,16 @@ outputs, softmax probabilities for multiclass.
 
 Sample weights enter the cumulative sums of the Jaccard gradient, so a pixel of weight
 2 acts as two identical pixels and weight 0 removes it.
+
+With per_image=False the errors of the global batch are sorted together: under a
+tf.distribute strategy each replica all-gathers the others' pixels first (exact, at the
+cost of every replica sorting the whole batch).
 """
 
 import keras
 from keras import ops
 
+from segzoo.losses._replicas import global_gather, global_mean
 from segzoo.losses._stats import safe_ratio
 from segzoo.losses.region import RegionLoss
 
@@ -36,6 +41,8 @@ class Lovasz(RegionLoss):
             logits = pred if self.from_logits else _logit(pred)
             errors = 1.0 - logits * (2.0 * truth - 1.0)
             surrogate = ops.relu
+        if not self.per_image:  # sort the errors of the global batch, all replicas' pixels
+            errors, truth, weight = global_gather(errors, truth, weight, axis=2)
         per_class = self._sorted_loss(errors, truth, weight, surrogate)  # (G, C)
         present = ops.cast(ops.sum(weight * truth, axis=-1) > 0, "float32")
         if prepared.mode != "multiclass":
@@ -44,7 +51,7 @@ class Lovasz(RegionLoss):
         weights = present * class_weights
         total = ops.sum(weights, axis=-1)
         loss = ops.sum(per_class * weights, axis=-1) / ops.where(total > 0, total, 1.0)
-        return ops.mean(loss)
+        return global_mean(loss) if self.per_image else ops.mean(loss)
 
     def _flatten(self, tensor):
         """(B, *spatial, C) -> (G, C, N): G = B per image, else 1 for the whole batch."""

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from segzoo.errors import ConfigError
+from segzoo.losses._replicas import global_mean
 from segzoo.losses._stats import safe_ratio, soft_stats
 from segzoo.losses.base import SegmentationLoss
 
@@ -35,7 +36,8 @@ class RegionLoss(SegmentationLoss):
         tp, fp, fn = soft_stats(prepared, self.per_image)
         weights = self.class_weight_vector(tp.shape[-1])
         tp, fp, fn, weights = self.select(tp.shape[-1], tp, fp, fn, weights)
-        return ops.mean(self.combine(tp, fp, fn, weights))
+        loss = self.combine(tp, fp, fn, weights)
+        return global_mean(loss) if self.per_image else loss
 
     def select(self, channels, *tensors):
         if self.class_indexes is None:
