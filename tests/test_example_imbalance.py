@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("naive_vs_recommended", ROOT / "examples" / "naive_vs_recommended.py")
+    path = ROOT / "examples" / "naive_vs_recommended.py"
+    spec = importlib.util.spec_from_file_location("naive_vs_recommended", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -22,7 +23,8 @@ EXAMPLE = _example()
 
 @pytest.fixture(scope="module")
 def runs():
-    # The example's default size: at 400 steps the gap was under 0.5 for one seed of three.
+    # The example's default size. Fewer steps leave the recommended run unfinished; from
+    # about 600 steps on, the naive run caught up for some seeds (see the example's docstring).
     return EXAMPLE.compare(images=400, steps=500, learning_rate=3e-3, seed=0)
 
 
@@ -35,12 +37,14 @@ def test_naive_loss_is_one_minus_soft_pixel_accuracy():
     pixels = labels.size
 
     def naive(**options):
-        return float(EXAMPLE.naive_dice_loss(labels.astype("float32"), probabilities.astype("float32"), **options))
+        y_true, y_pred = labels.astype("float32"), probabilities.astype("float32")
+        return float(EXAMPLE.naive_dice_loss(y_true, y_pred, **options))
 
     # Each pixel's softmax sums to 1: the denominator is 2 x pixels, the numerator 2 x the
     # summed probability of the true class.
     assert naive(smooth=0.0) == pytest.approx(1.0 - soft_accuracy, abs=1e-6)
-    assert naive() == pytest.approx(1.0 - (2 * pixels * soft_accuracy + 1) / (2 * pixels + 1), abs=1e-6)
+    smoothed = (2 * pixels * soft_accuracy + 1) / (2 * pixels + 1)
+    assert naive() == pytest.approx(1.0 - smoothed, abs=1e-6)
 
 
 def test_recommended_loss_beats_the_naive_one_by_half_an_iou(runs):
@@ -50,6 +54,7 @@ def test_recommended_loss_beats_the_naive_one_by_half_an_iou(runs):
 
 def test_naive_run_fails_on_the_shapes_and_the_recommended_one_does_not(runs):
     naive, recommended = runs
-    # Measured over six runs: naive 0.07 to 0.22, recommended 0.93 to 0.98.
-    assert naive["foreground_miou"] < 0.35
+    # Measured over seeds 0-4: naive 0.07 to 0.33, recommended 0.95 to 0.99, of whose shape
+    # pixels at most 5 % went to the background or another shape.
+    assert naive["foreground_miou"] < 0.4
     assert recommended["missed"] + recommended["confused"] < 0.1
