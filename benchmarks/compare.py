@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from benchmarks._machine import load, machine
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_PEERS = os.path.join(REPO, ".venv", "peers")
 
@@ -67,23 +69,6 @@ def busy_cores(before, after):
     if not before or not after or after[1] <= before[1]:
         return None
     return (os.cpu_count() or 1) * (after[0] - before[0]) / (after[1] - before[1])
-
-
-def load():
-    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
-def machine():
-    model, ram = "unknown", "unknown"
-    try:
-        with open("/proc/cpuinfo") as info:
-            model = next((line.split(":", 1)[1].strip() for line in info
-                          if line.startswith("model name")), model)
-        with open("/proc/meminfo") as info:
-            ram = f"{int(info.readline().split()[1]) / 2**20:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"nproc {len(os.sched_getaffinity(0))}, {ram} RAM, {model}"
 
 
 # --------------------------------------------------------------------------- entries

@@ -37,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 from keras.src.trainers.data_adapters import get_data_adapter  # noqa: E402
 
 import segzoo  # noqa: E402
+from benchmarks._machine import load, machine  # noqa: E402
 
 NUM_CLASSES = 4
 AUGMENT = {"flip": "horizontal", "rotate90": True, "rotation": 0.05, "zoom": 0.1,
@@ -504,23 +505,6 @@ def profile(images_dir, masks_dir, pairs, args):
 
 
 # --------------------------------------------------------------------------- report
-
-
-def machine():
-    model, ram = "unknown", "unknown"
-    try:
-        with open("/proc/cpuinfo") as info:
-            model = next((line.split(":", 1)[1].strip() for line in info
-                          if line.startswith("model name")), model)
-        with open("/proc/meminfo") as info:
-            ram = f"{int(info.readline().split()[1]) / 2**20:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"nproc {len(os.sched_getaffinity(0))}, {ram} RAM, {model}"
-
-
-def load():
-    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def main():
