@@ -34,7 +34,7 @@ def conv_transpose(x, filters, name, kernel_size, use_bias=True):
 
 
 def batch_norm(x, name):
-    return layers.BatchNormalization(name=name)(x)
+    return BatchNormalization(name=name)(x)
 
 
 def relu(x, name):
@@ -124,3 +124,60 @@ def _slice(x, axis, start, stop):
     index = [slice(None)] * len(x.shape)
     index[axis] = slice(start, stop)
     return x[tuple(index)]
+
+
+@keras.saving.register_keras_serializable(package="segzoo")
+class BatchNormalization(layers.BatchNormalization):
+    """keras.layers.BatchNormalization that runs TensorFlow's fused kernel where it can.
+
+    On TensorFlow, Keras 3 normalizes with separate moment, scale and shift ops: several
+    passes over each activation forward and more backward, where tf-keras ran one fused
+    kernel (and grappler folds it into the preceding conv at inference). Same function,
+    same variables, same moving-statistics update; other backends, masks, renorm,
+    synchronized statistics and other layouts take Keras' own path.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fusable(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        return _fused_batch_norm(self, inputs, bool(training) and self.trainable)
+
+    def _fusable(self, inputs, mask):
+        rank = len(inputs.shape)
+        return (
+            keras.backend.backend() == "tensorflow"
+            and mask is None
+            and not self.renorm
+            and not self.synchronized
+            and rank in (4, 5)
+            and self.axis in (-1, rank - 1)
+            and self.variable_dtype == "float32"
+            and inputs.dtype in ("float32", "float16", "bfloat16")
+        )
+
+
+def _fused_batch_norm(layer, inputs, training):
+    import tensorflow as tf  # only reached on the TensorFlow backend
+
+    channels = inputs.shape[-1]
+    scale = layer.gamma if layer.scale else tf.ones((channels,), "float32")
+    offset = layer.beta if layer.center else tf.zeros((channels,), "float32")
+    fused = tf.compat.v1.nn.fused_batch_norm
+    layout = "NHWC" if len(inputs.shape) == 4 else "NDHWC"
+    if not training:
+        outputs, _, _ = fused(
+            inputs, scale, offset, mean=layer.moving_mean, variance=layer.moving_variance,
+            epsilon=layer.epsilon, data_format=layout, is_training=False,
+        )
+        return ops.cast(outputs, layer.compute_dtype)
+    outputs, mean, variance = fused(
+        inputs, scale, offset, epsilon=layer.epsilon, data_format=layout, is_training=True
+    )
+    # The kernel returns the unbiased variance; Keras' moving average uses the biased one.
+    count = tf.cast(tf.size(inputs) // channels, variance.dtype)
+    variance = variance * (count - 1) / count
+    layer.moving_mean.assign(layer.moving_mean * layer.momentum + mean * (1 - layer.momentum))
+    layer.moving_variance.assign(
+        layer.moving_variance * layer.momentum + variance * (1 - layer.momentum)
+    )
+    return ops.cast(outputs, layer.compute_dtype)
