@@ -7,6 +7,7 @@ it starts this process, and "time to first step" runs from there to the end of t
 training step (interpreter start, imports, model build, compile / tracing included).
 """
 
+import contextlib
 import json
 import os
 import resource
@@ -147,6 +148,8 @@ def keras_run(config, result, marks):
 
     marks["imported"] = time.time()
 
+    if config["precision"] != "float32":
+        keras.mixed_precision.set_global_policy(config["precision"])
     shape = (config["size"], config["size"], 3)
     if library == "segmentation_models":
         model = sm.Unet(config["peer_backbone"], encoder_weights=None, classes=config["classes"],
@@ -154,7 +157,8 @@ def keras_run(config, result, marks):
     else:
         model = segzoo.build(config["arch"], backbone=config["backbone"],
                              num_classes=config["classes"], activation="softmax",
-                             input_shape=shape, encoder_weights=None)
+                             input_shape=shape, encoder_weights=None,
+                             upsampling=config["segzoo_upsampling"])
     # Keras counts BatchNormalization's moving mean and variance as (non-trainable) weights
     result["params"] = int(model.count_params())
     result["trainable_params"] = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
@@ -313,9 +317,15 @@ def torch_run(config, result, marks):
     warmup, steps = config["warmup"], config["steps"]
     count = warmup + steps
 
+    def precision():
+        if config["precision"] == "float32":
+            return contextlib.nullcontext()
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+
     def train_step():
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        with precision():
+            loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
         loss.item()
@@ -331,11 +341,13 @@ def torch_run(config, result, marks):
     model.eval()
 
     def infer_step():
-        with torch.inference_mode():
-            model(x).numpy()
+        with torch.inference_mode(), precision():
+            model(x).float().numpy()
 
     result["infer"] = timed_steps(infer_step, count, warmup).summary(config["batch"])
     result["infer"]["how"] = "model.eval(); with torch.inference_mode(): model(x)"
+    if config["precision"] != "float32":
+        result["loss"] += "; forward and loss under torch.autocast('cpu', torch.bfloat16)"
 
 
 # --------------------------------------------------------------------------- main

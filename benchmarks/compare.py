@@ -178,7 +178,8 @@ def run_child(entry, args, round_index, workdir):
         "size": args.size, "batch": args.batch, "classes": args.classes,
         "warmup": args.warmup, "steps": args.steps, "threads": args.threads,
         "jit_compile": args.jit_compile, "keras_loops": args.keras_loops,
-        "segzoo_loss": args.segzoo_loss,
+        "segzoo_loss": args.segzoo_loss, "segzoo_upsampling": args.segzoo_upsampling,
+        "precision": args.precision,
         "reverse_loops": round_index % 2 == 1,  # alternate which Keras loop runs first
         "result": os.path.join(workdir, f"{entry.name}-{round_index}.json"),
     }
@@ -399,7 +400,8 @@ def write_markdown(path, args, entries, skipped, tables, started, load_before, l
     header = [
         "",
         (f"### {datetime.date.today().isoformat()}: {args.arch} {args.backbone}, "
-         f"{args.size}x{args.size}, batch {args.batch}, {args.classes} classes"
+         f"{args.size}x{args.size}, batch {args.batch}, {args.classes} classes, "
+         f"{args.precision}"
          + (" (--quick: numbers mean nothing)" if args.quick else "")),
         "",
         f"- Command: `{command}`",
@@ -407,7 +409,8 @@ def write_markdown(path, args, entries, skipped, tables, started, load_before, l
         f"- Versions: {versions_line(entries)}",
         (f"- {args.rounds} round(s), each library in its own process per round, interleaved; "
          f"per process median of {args.steps} steps after {args.warmup} warm-up steps; "
-         "medians over rounds. Random weights, softmax cross-entropy, Adam(1e-3)."),
+         "medians over rounds. Random weights, softmax cross-entropy, Adam(1e-3); "
+         f"segzoo's UNet upsamples with {args.segzoo_upsampling} (both peers: nearest)."),
         *([f"- Not run: {'; '.join(skipped)}"] if skipped else []),
         "",
     ]
@@ -443,6 +446,14 @@ def parse_args(argv=None):
                         help="segzoo's loss: keras.losses.SparseCategoricalCrossentropy or "
                              "segzoo.losses.CrossEntropy; auto = keras's, except on the "
                              "torch backend, where its backward fails (torch 2.13)")
+    parser.add_argument("--segzoo-upsampling", default="nearest",
+                        choices=("nearest", "bilinear", "transpose"),
+                        help="segzoo UNet's upsampling (default nearest, as both peers' "
+                             "UNets; segzoo's own default is bilinear)")
+    parser.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16"),
+                        help="every library's precision: Keras' global dtype policy for "
+                             "segzoo and segmentation_models, torch.autocast(bfloat16) "
+                             "around forward and loss for smp")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
                         help="torch.set_num_threads in the torch processes (default: nproc)")
     parser.add_argument("--peers-path", default=os.environ.get("SEGZOO_PEERS", DEFAULT_PEERS),
@@ -478,7 +489,8 @@ def main(argv=None):
         sys.exit("nothing to run")
     load_before, stat_before, started = load(), cpu_times(), time.time()
     print(f"{args.arch} {args.backbone}, {args.size}x{args.size}, batch {args.batch}, "
-          f"{args.classes} classes; {args.rounds} round(s) of: "
+          f"{args.classes} classes, {args.precision}, segzoo upsampling "
+          f"{args.segzoo_upsampling}; {args.rounds} round(s) of: "
           + ", ".join(e.name for e in entries))
     print(f"load average before: {load_before} ({machine()})", flush=True)
     with tempfile.TemporaryDirectory(prefix="segzoo-compare-") as workdir:
