@@ -36,6 +36,18 @@ def test_linear_upsampling_matches_multilinear_formula(shape, rng):
     np.testing.assert_allclose(got, _linear_reference(x), atol=1e-5)
 
 
+def test_linear_upsampling_with_unknown_sizes_matches_formula(rng):
+    # Traced with unknown height and width, the layer cannot use Keras' resize.
+    x = rng.normal(size=(2, 3, 5, 2)).astype("float32")
+    traced = tf.function(LinearUpsampling(), input_signature=[tf.TensorSpec((None, None, None, 2))])
+    np.testing.assert_allclose(traced(x).numpy(), _linear_reference(x), atol=1e-5)
+
+
+def test_linear_upsampling_keeps_bfloat16(rng):
+    x = tf.cast(rng.normal(size=(1, 4, 4, 2)), "bfloat16")
+    assert LinearUpsampling(dtype="mixed_bfloat16")(x).dtype == "bfloat16"
+
+
 def test_linear_upsampling_equals_tf_bilinear_resize(rng):
     x = rng.normal(size=(2, 8, 6, 3)).astype("float32")
     expected = tf.image.resize(x, (16, 12), method="bilinear").numpy()
