@@ -511,7 +511,7 @@ def main(argv=None):
     print("\n".join(notes(entries, args)))
     print(f"\nLoad average before: {load_before}; after: {load_after}; machine busy "
           f"{fmt(busy)} of {os.cpu_count()} cores over the run; wall time {wall:.0f} s.")
-    params = [f"{e.name} {e.metric('trainable_params'):,} / {e.metric('params'):,}"
+    params = [f"{e.name} {int(e.metric('trainable_params')):,} / {int(e.metric('params')):,}"
               for e in entries if e.ok_rounds()]
     print("Params (trainable / all, BatchNorm statistics included): " + ", ".join(params))
 

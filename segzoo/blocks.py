@@ -69,6 +69,11 @@ def residual_unit(x, filters, name, strides=1, preactivate=True):
     return layers.Add(name=f"{name}_add")([shortcut, x])
 
 
+def nearest_upsampling_conv(inputs, filters, name):
+    """conv3x3(concatenate([nearest 2x upsampling of inputs[0], *inputs[1:]])), 2-D only."""
+    return NearestUpsamplingConv2D(filters, name=name)(inputs)
+
+
 def max_pool(x, name):
     return _MAX_POOL[spatial_dims(x)](pool_size=2, name=name)(x)
 
@@ -188,3 +193,55 @@ def _fused_batch_norm(layer, inputs, training):
         layer.moving_variance * layer.momentum + variance * (1 - layer.momentum)
     )
     return ops.cast(outputs, layer.compute_dtype)
+
+
+@keras.saving.register_keras_serializable(package="segzoo")
+class NearestUpsamplingConv2D(layers.Layer):
+    """conv3x3(concatenate([upsample_nearest_2x(x), skip])), computed without upsampling.
+
+    A 3x3 convolution over a nearest-upsampled image reads, for each of the four output
+    phases (row and column parity), only a 2x2 window of the small image, with taps that
+    are sums of the 3x3 kernel's: one stride-2 transposed convolution with a 4x4 kernel,
+    4/9 of the multiply-adds on x's channels, and neither the upsampled tensor nor the
+    concatenation is ever built. The skip's channels get an ordinary 3x3 convolution.
+    Same function and the same (3, 3, in, out) kernel as UpSampling2D + Concatenate +
+    Conv2D(padding="same", use_bias=False).
+    """
+
+    def __init__(self, filters, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+
+    def build(self, input_shape):
+        channels = sum(shape[-1] for shape in input_shape)
+        self.kernel = self.add_weight(
+            name="kernel", shape=(3, 3, channels, self.filters), initializer="glorot_uniform"
+        )
+
+    def call(self, inputs):
+        x, *skip = inputs
+        channels = x.shape[-1]
+        y = ops.conv_transpose(x, _transposed_kernel(self.kernel[:, :, :channels]), strides=2, padding="same")
+        if skip:
+            y = y + ops.conv(skip[0], self.kernel[:, :, channels:], padding="same")
+        return y
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape[0]
+        double = [None if size is None else 2 * size for size in (height, width)]
+        return (batch, *double, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters}
+
+
+def _transposed_kernel(kernel):
+    """The (4, 4, out, in) kernel of a stride-2 transposed convolution equal to a 3x3
+    convolution (taps k0, k1, k2 per axis) over the nearest-upsampled input: output row 2i
+    reads input rows i-1 (k0) and i (k1 + k2), row 2i+1 rows i (k0 + k1) and i+1 (k2)."""
+
+    def fold(k, axis):
+        k0, k1, k2 = (k[(slice(None),) * axis + (slice(t, t + 1),)] for t in range(3))
+        return ops.concatenate([k2, k1 + k2, k0 + k1, k0], axis=axis)
+
+    return ops.transpose(fold(fold(kernel, 0), 1), (0, 1, 3, 2))

@@ -67,6 +67,21 @@ def test_2d_variable_size(architecture, backbone, rng):
         assert _predict(model, x).shape == (2, size, size, 2)
 
 
+@pytest.mark.parametrize("upsampling", ["nearest", "transpose"])
+def test_unet_upsampling_modes_train_and_round_trip(upsampling, rng, tmp_path, fresh_loader):
+    model = segzoo.build("unet", backbone="mobilenetv2", num_classes=NUM_CLASSES, activation="softmax",
+                         input_shape=(64, 64, 3), upsampling=upsampling, **small_options("mobilenetv2"))
+    x, y = _batch(rng, (64, 64, 3))
+    _train_step_lowers_loss(model, x, y)
+    _round_trip_in_fresh_process(model, x, tmp_path, fresh_loader)
+
+
+def test_nearest_unet_variable_size_in_graph_mode(rng):
+    model = segzoo.build("unet", backbone="mobilenetv2", num_classes=2, upsampling="nearest")
+    x, _ = _batch(rng, (96, 64, 3))
+    np.testing.assert_allclose(model.predict(x, verbose=0), _predict(model, x), atol=1e-5)
+
+
 def test_variable_size_in_graph_mode(rng):
     """predict() runs a traced graph, where spatial sizes are unknown tensors."""
     model = segzoo.build("unet", backbone="mobilenetv2", num_classes=2)

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import segzoo
-from segzoo.blocks import BatchNormalization, LinearUpsampling
+from segzoo.blocks import BatchNormalization, LinearUpsampling, NearestUpsamplingConv2D
 
 
 def _linear_reference(x):
@@ -157,3 +157,46 @@ def _all_layers(model):
         yield layer
         if isinstance(layer, keras.Model):
             yield from _all_layers(layer)
+
+
+@pytest.mark.parametrize("skip_channels", [2, 0])
+def test_nearest_upsampling_conv_equals_upsample_concatenate_conv(skip_channels, rng):
+    x = tf.constant(rng.normal(size=(2, 5, 7, 3)).astype("float32"))
+    skip = tf.constant(rng.normal(size=(2, 10, 14, skip_channels)).astype("float32"))
+    inputs = [x, skip] if skip_channels else [x]
+    fused = NearestUpsamplingConv2D(4)
+    fused.build([tuple(t.shape) for t in inputs])
+    conv = keras.layers.Conv2D(4, 3, padding="same", use_bias=False)
+    conv.build((None, 10, 14, 3 + skip_channels))
+    conv.set_weights(fused.get_weights())
+
+    def reference(*tensors):
+        up = tf.repeat(tf.repeat(tensors[0], 2, axis=1), 2, axis=2)  # nearest: each pixel 2x2
+        return conv(tf.concat([up, *tensors[1:]], axis=-1))
+
+    results = []
+    for function, weights in ((lambda *t: fused(list(t)), fused.kernel), (reference, conv.kernel)):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            y = function(*inputs)
+            loss = tf.reduce_sum(y * tf.cos(y))
+        results.append((y.numpy(), tape.gradient(loss, [*inputs, weights])))
+    np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-5)
+    for got, want in zip(results[0][1], results[1][1], strict=True):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_nearest_upsampling_conv_serializes():
+    layer = NearestUpsamplingConv2D(5, name="up")
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(clone) is NearestUpsamplingConv2D and clone.filters == 5 and clone.name == "up"
+    assert clone.compute_output_shape([(None, 4, None, 3), (None, 8, None, 2)]) == (None, 8, None, 5)
+
+
+def test_nearest_unet_has_the_same_weights_as_bilinear():
+    shapes = {}
+    for upsampling in ("nearest", "bilinear"):
+        model = segzoo.build("unet", backbone="mobilenetv2", num_classes=3, input_shape=(64, 64, 3),
+                             encoder_weights=None, upsampling=upsampling)
+        shapes[upsampling] = sorted(tuple(w.shape) for w in model.weights)
+    assert shapes["nearest"] == shapes["bilinear"]

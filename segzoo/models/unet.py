@@ -15,10 +15,19 @@ def decode(features, depth, decoder_filters, upsampling="bilinear"):
     x = features[2**depth]
     for stage, width in enumerate(decoder_filters, start=1):
         name = f"decoder_stage{stage}"
-        x = upsample_and_join(x, features, 2 ** (depth - stage), upsampling, width, name)
-        x = blocks.conv_bn_relu(x, width, f"{name}_block1")
+        stride = 2 ** (depth - stage)
+        if upsampling == "nearest" and blocks.spatial_dims(x) == 2:
+            x = blocks.nearest_upsampling_conv([x, *_skip(features, stride)], width, f"{name}_block1_conv")
+            x = blocks.relu(blocks.batch_norm(x, f"{name}_block1_bn"), f"{name}_block1_relu")
+        else:
+            x = upsample_and_join(x, features, stride, upsampling, width, name)
+            x = blocks.conv_bn_relu(x, width, f"{name}_block1")
         x = blocks.conv_bn_relu(x, width, f"{name}_block2")
     return x
+
+
+def _skip(features, stride):
+    return [features[stride]] if stride in features else []
 
 
 def upsample_and_join(x, features, stride, upsampling, width, name):
