@@ -8,6 +8,8 @@ Quick check while editing: python -m benchmarks.profile_step --size 64 --batch 2
 
 1. FLOPs, counted per layer from its input and output shapes, one image, one forward pass:
    Conv: 2*Hout*Wout*Cout*(kh*kw*Cin/groups); DepthwiseConv: 2*Hout*Wout*C*kh*kw;
+   segzoo's NearestUpsamplingConv2D: 2*Hout*Wout*Cout*(4*Cx + 9*Cskip) (2x2 taps per
+   output on the upsampled channels, 3x3 on the skip's);
    Conv transpose: 2*Hin*Win*Cin*kh*kw*Cout; Dense: 2*in*out per position; biases not
    counted. Everything else (BatchNorm, activations, adds, upsampling, concatenation, ...)
    is "elementwise", reported apart: output elements x a rough cost per element (BN 2,
@@ -57,7 +59,7 @@ from benchmarks._machine import load, machine  # noqa: E402
 L = keras.layers
 CONV_CLASSES = (L.Conv1D, L.Conv2D, L.Conv3D, L.DepthwiseConv1D, L.DepthwiseConv2D,
                 L.SeparableConv1D, L.SeparableConv2D, L.Conv1DTranspose, L.Conv2DTranspose,
-                L.Conv3DTranspose, L.Dense)
+                L.Conv3DTranspose, L.Dense, blocks.NearestUpsamplingConv2D)
 UPSAMPLING_CLASSES = (L.UpSampling1D, L.UpSampling2D, L.UpSampling3D, blocks.LinearUpsampling)
 GROUPS = ("encoder convs", "encoder BN", "encoder activations/adds/other", "decoder convs",
           "decoder BN", "decoder activation", "decoder other", "upsampling", "concatenation",
@@ -157,6 +159,9 @@ def layer_flops(layer, in_shapes, out_shape):
     """(conv FLOPs, elementwise FLOPs) of one forward pass for one image."""
     x = in_shapes[0]
     spatial_out = prod(out_shape[1:-1])
+    if isinstance(layer, blocks.NearestUpsamplingConv2D):  # 2x2 taps per output on x, 3x3 on skips
+        skips = sum(shape[-1] for shape in in_shapes[1:])
+        return 2 * spatial_out * out_shape[-1] * (4 * x[-1] + 9 * skips), 0
     if isinstance(layer, (L.Conv1DTranspose, L.Conv2DTranspose, L.Conv3DTranspose)):
         return 2 * prod(x[1:-1]) * x[-1] * prod(layer.kernel_size) * out_shape[-1], 0
     if isinstance(layer, (L.DepthwiseConv1D, L.DepthwiseConv2D)):
