@@ -220,6 +220,11 @@ class NearestUpsamplingConv2D(layers.Layer):
 
     def call(self, inputs):
         x, *skip = inputs
+        if keras.backend.backend() == "jax":
+            # XLA's CPU gradient of this transposed conv halved UNet-MobileNetV2 training
+            # speed (1.14 vs 2.28 images/s): on JAX, upsample and concatenate instead.
+            upsampled = ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+            return ops.conv(ops.concatenate([upsampled, *skip], axis=-1), self.kernel, padding="same")
         channels = x.shape[-1]
         y = ops.conv_transpose(x, _transposed_kernel(self.kernel[:, :, :channels]), strides=2, padding="same")
         if skip:

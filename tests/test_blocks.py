@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import run_python
 
 import segzoo
 from segzoo.blocks import BatchNormalization, LinearUpsampling, NearestUpsamplingConv2D
@@ -184,6 +185,27 @@ def test_nearest_upsampling_conv_equals_upsample_concatenate_conv(skip_channels,
     np.testing.assert_allclose(results[0][0], results[1][0], atol=1e-5)
     for got, want in zip(results[0][1], results[1][1], strict=True):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_nearest_upsampling_conv_on_other_backends(backend):
+    pytest.importorskip(backend)
+    code = f"""
+import os
+os.environ["KERAS_BACKEND"] = "{backend}"
+import numpy as np, keras
+from segzoo.blocks import NearestUpsamplingConv2D
+rng = np.random.default_rng(0)
+x, skip = rng.normal(size=(2, 5, 7, 3)), rng.normal(size=(2, 10, 14, 2))
+layer = NearestUpsamplingConv2D(4)
+y = keras.ops.convert_to_numpy(layer([x.astype("float32"), skip.astype("float32")]))
+kernel = keras.ops.convert_to_numpy(layer.kernel)
+joined = np.concatenate([x.repeat(2, axis=1).repeat(2, axis=2), skip], axis=-1)
+padded = np.pad(joined, ((0, 0), (1, 1), (1, 1), (0, 0)))
+expected = sum(padded[:, i:i + 10, j:j + 14] @ kernel[i, j] for i in range(3) for j in range(3))
+print(np.abs(y - expected).max())
+"""
+    assert float(run_python(code).split()[-1]) < 1e-5
 
 
 def test_nearest_upsampling_conv_serializes():
