@@ -1,6 +1,6 @@
 """Each segzoo loss's share of one training step of UNet-MobileNetV2 (256x256, batch 8,
 4 classes): the loss's forward + backward time on the model's output, over the time of a
-whole training step. Run: python -m benchmarks.loss_share [--steps 10]."""
+whole training step. Run: python -m benchmarks.loss_share [--steps 10] [--only Lovasz]."""
 
 import argparse
 import os
@@ -19,7 +19,9 @@ from segzoo import losses  # noqa: E402
 LOSSES = {
     "Dice": losses.Dice(), "Jaccard": losses.Jaccard(), "Tversky": losses.Tversky(),
     "FocalTversky": losses.FocalTversky(), "GeneralizedDice": losses.GeneralizedDice(),
-    "Lovasz": losses.Lovasz(), "CrossEntropy": losses.CrossEntropy(), "Focal": losses.Focal(),
+    "Lovasz": losses.Lovasz(), "Lovasz(per_image=True)": losses.Lovasz(per_image=True),
+    "Lovasz(exact=True)": losses.Lovasz(exact=True),
+    "CrossEntropy": losses.CrossEntropy(), "Focal": losses.Focal(),
     "Dice+CrossEntropy": losses.Dice() + losses.CrossEntropy(),
     "keras SparseCategoricalCrossentropy": keras.losses.SparseCategoricalCrossentropy(),
 }
@@ -40,6 +42,7 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--only", default="", help="time only the losses whose name contains this")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x = tf.constant(rng.uniform(-1, 1, (args.batch, args.size, args.size, 3)), "float32")
@@ -64,6 +67,8 @@ def main():
     probs = tf.Variable(model(x, training=False))
     print(f"{'loss':<38}{'fwd+bwd ms':>12}{'share of step':>15}")
     for name, loss in LOSSES.items():
+        if args.only not in name:
+            continue
 
         @tf.function
         def loss_step(loss=loss):

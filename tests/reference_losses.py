@@ -144,6 +144,40 @@ def lovasz_softmax_flat(probas, labels, classes):
     return float(np.mean(losses)) if losses else 0.0
 
 
+def lovasz_weighted_flat(errors, truth, weight):
+    """Lovasz extension of the weighted Jaccard loss at errors >= 0, by a full sort in
+    float64: (value, gradient w.r.t. the errors). A pixel of weight w counts as w pixels,
+    a soft truth t as t foreground and 1 - t background; Berman's lovasz_grad when both
+    are 0/1."""
+    order = np.argsort(-errors, kind="stable")
+    t, w = truth[order], weight[order]
+    positives = np.sum(w * t)
+    intersection = positives - np.cumsum(w * t)
+    union = positives + np.cumsum(w * (1 - t))
+    jaccard = 1 - np.divide(intersection, union, out=np.ones_like(union), where=union > 0)
+    gradient = np.empty_like(jaccard)
+    gradient[order] = np.diff(jaccard, prepend=0.0)
+    return float(np.dot(errors, gradient)), gradient
+
+
+def lovasz_softmax_weighted(truth, probs, weight, per_image):
+    """Lovasz softmax over the classes present (foreground weight > 0) for (B, H, W, C)
+    soft targets and probabilities and (B, H, W) weights: (value, gradient w.r.t. the
+    probabilities)."""
+    groups = [np.s_[g : g + 1] for g in range(len(truth))] if per_image else [np.s_[:]]
+    value, gradient = 0.0, np.zeros_like(probs)
+    for g in groups:
+        t, p, w = truth[g], probs[g], np.broadcast_to(weight[g][..., None], truth[g].shape)
+        present = [c for c in range(t.shape[-1]) if np.sum(w[..., c] * t[..., c]) > 0]
+        for c in present:
+            errors = np.abs(t[..., c] - p[..., c]).ravel()
+            v, de = lovasz_weighted_flat(errors, t[..., c].ravel(), w[..., c].ravel())
+            scale = 1.0 / (len(present) * len(groups))
+            value += v * scale
+            gradient[g][..., c] = (de * np.sign(p[..., c] - t[..., c]).ravel()).reshape(p.shape[:-1]) * scale
+    return value, gradient
+
+
 def lovasz(labels, pred, keep, per_image, binary):
     """Pixels with keep == False are removed, as the reference's `ignore` does."""
     groups = range(len(labels)) if per_image else [slice(None)]

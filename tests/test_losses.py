@@ -352,7 +352,7 @@ CONFIGURED = [
     losses.GeneralizedDice(weighting="simple"),
     losses.CrossEntropy(label_smoothing=0.1, class_weights=[1, 1, 4]),
     losses.Focal(gamma=1.0, alpha=[0.2, 0.3, 0.5]),
-    losses.Lovasz(per_image=True),
+    losses.Lovasz(per_image=True, exact=True),
     losses.Combo([losses.Dice(), losses.Focal()], weights=[1.0, 2.0]),
 ]
 
@@ -448,6 +448,61 @@ def test_lovasz_hand_computed_binary():
     assert value(losses.Lovasz(from_logits=True), np.array([[1, 0]]), np.array([[[2.0], [-1.0]]], "float32")) == 0.0
     # Logits (0, 0): errors (1, 1); sorted grads: 1 - 0/1 = 1, then (1 - 0/2) - 1 = 0 -> loss 1.
     assert value(losses.Lovasz(from_logits=True), np.array([[1, 0]]), np.zeros((1, 2, 1), "float32")) == 1.0
+
+
+def _value_and_gradient(loss, y_true, y_pred, sample_weight=None):
+    y_pred = tf.Variable(y_pred)
+    with tf.GradientTape() as tape:
+        result = loss(y_true, y_pred, sample_weight)
+    return float(result), tape.gradient(result, y_pred).numpy()
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("sharpness", [0.0, 8.0], ids=["untrained", "trained"])
+def test_lovasz_bins_stay_within_their_bound_of_the_full_sort(per_image, sharpness, rng):
+    """9216 pixels per image, soft targets and sample weights, against a float64 NumPy
+    full sort: the default bins keep the value within 1e-4 (their bound is 2^-7 of it
+    plus 2^-24) and the gradient within 2 % (L2); exact=True matches both to float32
+    rounding (the Jaccard increments are differences of values near 1)."""
+    labels = rng.integers(0, 4, (2, 96, 96))
+    probs = ref.softmax(rng.normal(size=(2, 96, 96, 4)) + sharpness * np.eye(4)[labels])
+    truth = 0.9 * np.eye(4)[labels] + 0.025
+    weight = rng.uniform(0, 2, (2, 96, 96))
+    expected, expected_gradient = ref.lovasz_softmax_weighted(truth, probs, weight, per_image)
+    inputs = (truth.astype("float32"), probs.astype("float32"), weight.astype("float32"))
+    for exact, value_tolerance, gradient_tolerance in ((True, 1e-5, 1e-3), (False, 1e-4, 2e-2)):
+        got, gradient = _value_and_gradient(losses.Lovasz(per_image=per_image, exact=exact), *inputs)
+        assert abs(got - expected) <= expected * 2**-7 + 2**-24
+        assert got == pytest.approx(expected, rel=value_tolerance), exact
+        error = np.linalg.norm(gradient - expected_gradient) / np.linalg.norm(expected_gradient)
+        assert error <= gradient_tolerance, (exact, error)
+
+
+def test_lovasz_hand_computed_errors_sharing_a_bin():
+    """Hinge errors 1 + 2^-9 (foreground, logit -2^-9) and 1 (background, logit 0) fall in
+    one bin. The sort puts the foreground first: loss 1 * (1 + 2^-9) + 0 * 1. The bins
+    interleave the two evenly: the foreground's share of the bin's Jaccard rise (1) is
+    log(1 + b / (P + B_above)) * f / b = log 2, so the loss is (1 + 2^-9) log 2 + (1 - log 2)
+    and its gradient w.r.t. the logits (-log 2, 1 - log 2)."""
+    truth = np.array([[1, 0]])
+    logits = np.array([[[-(2.0**-9)], [0.0]]], "float32")
+    exact, exact_gradient = _value_and_gradient(losses.Lovasz(from_logits=True, exact=True), truth, logits)
+    assert exact == pytest.approx(1 + 2**-9, rel=1e-6)
+    np.testing.assert_allclose(exact_gradient.ravel(), [-1.0, 0.0], atol=1e-6)
+    binned, gradient = _value_and_gradient(losses.Lovasz(from_logits=True), truth, logits)
+    assert binned == pytest.approx((1 + 2**-9) * np.log(2) + 1 - np.log(2), rel=1e-6)
+    np.testing.assert_allclose(gradient.ravel(), [-np.log(2), 1 - np.log(2)], rtol=1e-5)
+
+
+def test_lovasz_hinge_bins_follow_each_rows_largest_error(rng):
+    """Hinge errors are unbounded: logits of scale 1e3 and 1e-3 in one batch, per image,
+    against the NumPy full sort."""
+    truth = rng.integers(0, 2, size=(2, 48, 48))
+    logits = rng.normal(size=(2, 48, 48, 1)) * np.array([1e3, 1e-3])[:, None, None, None]
+    keep = np.ones(truth.shape, bool)
+    expected = ref.lovasz(truth, logits[..., 0], keep, per_image=True, binary=True)
+    got = value(losses.Lovasz(per_image=True, from_logits=True), truth, logits.astype("float32"))
+    assert got == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.parametrize("loss", ALL_LOSSES, ids=MULTICLASS_IDS)

@@ -3,7 +3,7 @@
 Under `tf.distribute` (MirroredStrategy, MultiWorkerMirroredStrategy, TPUStrategy) Keras
 calls the loss once per replica on that replica's slice of the global batch, and sums the
 gradients of the replicas. A ratio of sums taken over one slice (a region loss's TP / FP /
-FN, a weighted mean, a sort of all the batch's errors) is not the ratio over the global
+FN, a weighted mean, a ranking of all the batch's errors) is not the ratio over the global
 batch. So every reduction of a segzoo loss that spans the batch goes through this module:
 
 - `global_sum` all-reduces its arguments across replicas. The gradient of an all-sum is an
@@ -86,7 +86,7 @@ def warn_if_local(loss_name):
         warnings.warn(
             f"segzoo.losses.{loss_name}: under torch.distributed (world size "
             f"{dist.get_world_size()}) the batch statistics of this loss (pooled TP/FP/FN with "
-            "per_image=False, weighted means, Lovasz's sort) are computed on each process's own "
+            "per_image=False, weighted means, Lovasz's ranking) are computed on each process's own "
             "batch, not summed across processes, so the loss differs from one device's on the "
             "global batch. Use per_image=True, or TensorFlow tf.distribute or JAX "
             "keras.distribution, where segzoo reduces over the global batch. See docs/distributed.md.",
