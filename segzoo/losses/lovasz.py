@@ -127,10 +127,10 @@ def _bits(tensor):
 def _histogram(ids, weights, length):
     """Sum of the weights per id, for ids in 0..length - 1."""
     weights = ops.stop_gradient(ops.reshape(weights, (-1,)))
-    if keras.backend.backend() == "tensorflow":  # its CPU bincount is ~10x its segment_sum
-        return ops.bincount(ids, weights=weights, minlength=length)
-    # jnp.bincount cannot be jitted without the static length that ops.bincount does not pass.
-    return ops.segment_sum(weights, ids, num_segments=length)
+    if keras.backend.backend() == "jax":  # jnp.bincount needs a static length to be jitted,
+        return ops.segment_sum(weights, ids, num_segments=length)  # which ops.bincount omits
+    # TensorFlow's CPU bincount is ~10x its segment_sum; torch's halved this loss's time.
+    return ops.bincount(ids, weights=weights, minlength=length)
 
 
 def _bin_rises(foreground, background):
