@@ -63,6 +63,8 @@ def cases():
         "focal_tversky": (lambda: losses.FocalTversky(), "multiclass", False, BATCH),
         "generalized_dice": (lambda: losses.GeneralizedDice(), "multiclass", False, BATCH),
         "lovasz": (lambda: losses.Lovasz(), "multiclass", False, BATCH),
+        "lovasz_hinge": (lambda: losses.Lovasz(), "binary", True, BATCH),
+        "lovasz_exact": (lambda: losses.Lovasz(exact=True), "multiclass", False, BATCH),
         "cross_entropy": (lambda: losses.CrossEntropy(class_weights=[1.0, 2.0, 4.0]), "multiclass", True, BATCH),
         "balanced_cross_entropy": (lambda: losses.BalancedCrossEntropy(), "binary", False, BATCH),
         "focal": (lambda: losses.Focal(), "multiclass", True, BATCH),
@@ -224,7 +226,7 @@ def compare(single, parallel, initial):
 
 def main():
     out_path = sys.argv[2]
-    default = list(cases()) + (["lovasz@graph"] if BACKEND == "tensorflow" else [])
+    default = list(cases()) + (["lovasz@graph", "lovasz_exact@graph"] if BACKEND == "tensorflow" else [])
     names = sys.argv[3].split(",") if len(sys.argv) > 3 else default
     data = make_data()
     keras.utils.set_random_seed(0)

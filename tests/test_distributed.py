@@ -28,6 +28,7 @@ TOLERANCE = 1e-5  # relative where a value exceeds 1, absolute below
 BACKENDS = ("tensorflow", "jax")
 EXPECTED_CASES = {
     "dice", "dice_per_image", "jaccard", "tversky", "focal_tversky", "generalized_dice", "lovasz",
+    "lovasz_hinge", "lovasz_exact",
     "cross_entropy", "balanced_cross_entropy", "focal", "combo",
 }
 
@@ -92,7 +93,8 @@ def test_two_devices_match_one(probes, backend):
 
 def test_tensorflow_graph_mode_and_uneven_batches_are_covered(probes):
     cases = _report(probes, "tensorflow")["cases"]
-    assert "lovasz@graph" in cases  # all_gather and all_reduce inside a compiled tf.function
+    assert "lovasz@graph" in cases  # all_reduce inside a compiled tf.function
+    assert "lovasz_exact@graph" in cases  # all_gather too
     assert cases["dice_per_image"]["uneven"]  # a last batch split 2 + 1 over the replicas
 
 
@@ -101,6 +103,7 @@ def test_helpers_do_nothing_on_one_device():
     same_a, same_b = _replicas.global_sum(a, b)
     assert same_a is a and same_b is b
     assert _replicas.global_gather(a, axis=0)[0] is a
+    assert _replicas.global_max(a) is a
     assert _replicas.scale_to_replicas(2.0) == 2.0
     assert float(_replicas.global_mean(np.array([1.0, 2.0, 6.0], "float32"))) == pytest.approx(3.0)
 

@@ -9,6 +9,7 @@ batch. So every reduction of a segzoo loss that spans the batch goes through thi
 - `global_sum` all-reduces its arguments across replicas. The gradient of an all-sum is an
   all-sum (tf.distribute defines it so), so every replica computes the loss of the global
   batch and the gradient reaching its own pixels is the global loss's gradient.
+- `global_max` takes the maximum over the replicas, for values that need no gradient.
 - `global_gather` all-gathers along an axis (its gradient sums and slices back).
 - `scale_to_replicas` divides by the number of replicas, as Keras' own losses do
   (`keras.losses.Loss.__call__`): Keras unscales the value it reports and sums the
@@ -49,6 +50,15 @@ def global_sum(*tensors):
     import tensorflow as tf
 
     return tuple(context.all_reduce(tf.distribute.ReduceOp.SUM, list(tensors)))
+
+
+def global_max(tensor):
+    """The tensor's elementwise maximum over the replicas (tf.distribute reduces only by
+    sum or mean, so the replicas' values are gathered)."""
+    context = _tf_replica_context()
+    if context is None:
+        return tensor
+    return ops.max(context.all_gather(ops.expand_dims(tensor, 0), axis=0), axis=0)
 
 
 def global_gather(*tensors, axis):

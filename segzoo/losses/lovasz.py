@@ -20,14 +20,15 @@ Sample weights enter the cumulative sums of the Jaccard gradient, so a pixel of 
 2 acts as two identical pixels and weight 0 removes it.
 
 With per_image=False the errors of the global batch are ranked together: under a
-tf.distribute strategy each replica all-gathers the others' pixels first (as on one
-device, at the cost of every replica ranking the whole batch).
+tf.distribute strategy the replicas sum their bins' weights and their per-class losses
+(all-reduces of a few thousand values per class), or, with exact=True, each replica
+all-gathers the others' pixels and sorts the whole global batch.
 """
 
 import keras
 from keras import ops
 
-from segzoo.losses._replicas import global_gather, global_mean
+from segzoo.losses._replicas import global_gather, global_max, global_mean, global_sum
 from segzoo.losses._stats import safe_ratio
 from segzoo.losses.region import RegionLoss
 
@@ -62,13 +63,14 @@ class Lovasz(RegionLoss):
             logits = pred if self.from_logits else _logit(pred)
             errors, top = ops.relu(1.0 - logits * (2.0 * truth - 1.0)), None
         weight = ops.broadcast_to(weight, ops.shape(truth))
-        if not self.per_image:  # rank the errors of the global batch, all replicas' pixels
-            gathered = global_gather(errors, truth, weight, axis=1)
-            errors, truth, weight = (ops.reshape(t, (1, -1, channels)) for t in gathered)  # static C again
+        pooled = not self.per_image  # one ranking for the global batch, all replicas' pixels
         if self.exact:
+            if pooled:
+                gathered = global_gather(errors, truth, weight, axis=1)
+                errors, truth, weight = (ops.reshape(t, (1, -1, channels)) for t in gathered)  # static C again
             per_class, positives = _sorted_loss(errors, truth, weight)  # (G, C) each
         else:
-            per_class, positives = _binned_loss(errors, truth, weight, top)
+            per_class, positives = _binned_loss(errors, truth, weight, top, pooled)
         present = ops.cast(positives > 0, "float32")
         if prepared.mode != "multiclass":
             present = ops.ones_like(present)
@@ -76,7 +78,7 @@ class Lovasz(RegionLoss):
         per_class, present, class_weights = self.select(channels, per_class, present, class_weights)
         weights = present * class_weights
         total = ops.sum(weights, axis=-1)
-        loss = ops.sum(per_class * weights, axis=-1) / ops.where(total > 0, total, 1.0)
+        loss = _divide(ops.sum(per_class * weights, axis=-1), total)
         return global_mean(loss) if self.per_image else ops.mean(loss)
 
     def _flatten(self, tensor):
@@ -88,16 +90,20 @@ class Lovasz(RegionLoss):
         return {**super().get_config(), "exact": self.exact}
 
 
-def _binned_loss(errors, truth, weight, top=None):
+def _binned_loss(errors, truth, weight, top, pooled):
     """Per-class losses and foreground weights, (G, C) each, of (G, N, C) errors >= 0,
-    ranked in bins by per-bin sums; `top`: a bound on the errors, else each row's largest."""
-    bins = _bin_index(ops.stop_gradient(errors), top)
+    ranked in bins by per-bin sums; `top`: a bound on the errors, else each row's
+    largest. `pooled`: the rows span all replicas, whose sums are all-reduced."""
+    errors_seen = ops.stop_gradient(errors)
+    if top is None:
+        top = ops.max(errors_seen, axis=1, keepdims=True)
+        top = global_max(top) if pooled else top
+    bins = _bin_index(errors_seen, top)
     groups, classes = ops.shape(bins)[0], bins.shape[-1]
     rows = ops.reshape(ops.arange(groups * classes, dtype="int32"), (-1, 1, classes))
     ids = ops.reshape(bins + rows * _BINS, (-1,))
-    shape = (-1, classes, _BINS)
-    foreground = ops.reshape(_histogram(ids, weight * truth, groups * classes * _BINS), shape)
-    pixels = ops.reshape(_histogram(ids, weight, groups * classes * _BINS), shape)
+    histograms = (_histogram(ids, w, groups * classes * _BINS) for w in (weight * truth, weight))
+    foreground, pixels = (ops.reshape(h, (-1, classes, _BINS)) for h in _sum_if(pooled, *histograms))
     per_foreground, per_background = _bin_rises(foreground, pixels - foreground)
     # rise = background's + truth * (foreground's - background's): truth may be soft
     table = ops.stack([per_background, per_foreground - per_background], axis=-1)
@@ -105,15 +111,18 @@ def _binned_loss(errors, truth, weight, top=None):
     pair = ops.reshape(pair, (*ops.shape(errors), 2))
     rise = pair[..., 0] + truth * pair[..., 1]
     # Summed along the last axis: TensorFlow's CPU sum down axis 1 lost 1e-4 of the loss.
-    return ops.sum(ops.transpose(errors * weight * rise, (0, 2, 1)), axis=-1), ops.sum(foreground, axis=-1)
+    (per_class,) = _sum_if(pooled, ops.sum(ops.transpose(errors * weight * rise, (0, 2, 1)), axis=-1))
+    return per_class, ops.sum(foreground, axis=-1)
+
+
+def _sum_if(pooled, *tensors):
+    return global_sum(*tensors) if pooled else tensors
 
 
 def _bin_index(errors, top):
     """Bin of each error >= 0, 0 to _BINS - 1 upwards: float32 >= 0 order as their bit
     patterns, whose top bits past the exponent give bins of equal relative width. Errors
     below top / 2^_OCTAVES share bin 0."""
-    if top is None:
-        top = ops.max(errors, axis=1, keepdims=True)
     shift = _MANTISSA_BITS - _BITS_PER_OCTAVE
     lowest = ops.right_shift(_bits(ops.convert_to_tensor(top * 2.0**-_OCTAVES, "float32")), shift)
     bins = ops.right_shift(_bits(errors), shift)
