@@ -10,6 +10,7 @@ nor predicted) is NaN in the per-class result and left out of the mean.
 import keras
 from keras import ops
 
+from segzoo._options import reject_unknown_options
 from segzoo.errors import ConfigError
 from segzoo.losses._replicas import global_sum
 from segzoo.losses._stats import prepare, resolve_mode
@@ -36,7 +37,9 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         average="macro",
         name=None,
         dtype=None,
+        **unknown,
     ):
+        reject_unknown_options(self, unknown, ConfusionMatrixMetric)
         super().__init__(name=name, dtype=dtype)
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ConfigError(f"num_classes must be the number of output channels (>= 1), got {num_classes!r}.")

@@ -10,6 +10,7 @@ import math
 import keras
 from keras import ops
 
+from segzoo._options import reject_unknown_options
 from segzoo.errors import ConfigError
 from segzoo.losses._replicas import global_sum, scale_to_replicas, warn_if_local
 from segzoo.losses._stats import MODES, prepare
@@ -18,7 +19,8 @@ from segzoo.losses._stats import MODES, prepare
 class SegmentationLoss(keras.losses.Loss):
     """Options every segzoo loss shares: mode, from_logits, class_weights, ignore_index."""
 
-    def __init__(self, mode=None, from_logits=False, class_weights=None, ignore_index=None, name=None):
+    def __init__(self, mode=None, from_logits=False, class_weights=None, ignore_index=None, name=None, **unknown):
+        reject_unknown_options(self, unknown, SegmentationLoss)
         super().__init__(name=name)
         if mode is not None and mode not in MODES:
             raise ConfigError(f"mode must be one of {MODES} or None (from the channel count), got {mode!r}.")

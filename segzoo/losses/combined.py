@@ -2,6 +2,7 @@
 
 import keras
 
+from segzoo._options import reject_unknown_options
 from segzoo.errors import ConfigError
 
 
@@ -10,7 +11,8 @@ class Combo(keras.losses.Loss):
     """sum_i weights[i] * losses[i](y_true, y_pred, sample_weight), e.g.
     `Combo([Dice(), Focal()], weights=[1.0, 2.0])` or `Dice() + 2 * Focal()`."""
 
-    def __init__(self, losses, weights=None, name=None):
+    def __init__(self, losses, weights=None, name=None, **unknown):
+        reject_unknown_options(self, unknown, Combo)
         super().__init__(name=name or "combo")
         self.losses = [_as_loss(loss) for loss in losses]
         weights = [1.0] * len(self.losses) if weights is None else [float(w) for w in weights]
