@@ -220,12 +220,17 @@ def test_per_image_averages_images(rng):
 # --- absent classes and numerical safety -------------------------------------------
 
 
-def _loss_and_gradient(loss, labels, logits, from_logits):
-    logits = tf.Variable(logits)
+def _value_and_gradient(loss, y_true, x, sample_weight=None, to_pred=None):
+    """The loss and its gradient w.r.t. x; the loss sees to_pred(x) (x itself by default)."""
+    x = tf.Variable(x)
     with tf.GradientTape() as tape:
-        pred = logits if from_logits else tf.nn.softmax(logits) if logits.shape[-1] > 1 else tf.sigmoid(logits)
-        total = loss(labels, pred)
-    return float(total), tape.gradient(total, logits).numpy()
+        total = loss(y_true, x if to_pred is None else to_pred(x), sample_weight)
+    return float(total), tape.gradient(total, x).numpy()
+
+
+def _loss_and_gradient(loss, labels, logits, from_logits):
+    activation = tf.nn.softmax if logits.shape[-1] > 1 else tf.sigmoid
+    return _value_and_gradient(loss, labels, logits, to_pred=None if from_logits else activation)
 
 
 def _family(from_logits, **options):
@@ -448,13 +453,6 @@ def test_lovasz_hand_computed_binary():
     assert value(losses.Lovasz(from_logits=True), np.array([[1, 0]]), np.array([[[2.0], [-1.0]]], "float32")) == 0.0
     # Logits (0, 0): errors (1, 1); sorted grads: 1 - 0/1 = 1, then (1 - 0/2) - 1 = 0 -> loss 1.
     assert value(losses.Lovasz(from_logits=True), np.array([[1, 0]]), np.zeros((1, 2, 1), "float32")) == 1.0
-
-
-def _value_and_gradient(loss, y_true, y_pred, sample_weight=None):
-    y_pred = tf.Variable(y_pred)
-    with tf.GradientTape() as tape:
-        result = loss(y_true, y_pred, sample_weight)
-    return float(result), tape.gradient(result, y_pred).numpy()
 
 
 @pytest.mark.parametrize("per_image", [False, True])
