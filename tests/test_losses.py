@@ -275,6 +275,18 @@ def test_generalized_dice_absent_class_gets_largest_finite_weight():
     assert value(losses.GeneralizedDice(smooth=0), labels, probs) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-20, 1e3])
+@pytest.mark.parametrize("weighting", ["square", "simple"])
+def test_generalized_dice_with_tiny_or_large_sample_weights_matches_float64(weighting, scale, rng):
+    # 1 / support² of a support of 1e-30 overflows float32 (it gave NaN); float64 holds it.
+    labels, logits, weight = _random_case(rng)
+    weight = (weight * scale).astype("float32")
+    loss = losses.GeneralizedDice(weighting=weighting, from_logits=True, smooth=1e-5)
+    expected = ref.generalized_dice_loss(ref.one_hot(labels, 4), ref.softmax(logits.astype(float)),
+                                         weight[..., None].astype(float), weighting, smooth=1e-5)
+    assert value(loss, labels, logits, weight) == pytest.approx(expected, rel=1e-5)
+
+
 def test_generalized_dice_with_every_class_absent_is_zero():
     labels = np.full((1, 2, 2), 255)
     probs = np.full((1, 2, 2, 3), 1 / 3, "float32")

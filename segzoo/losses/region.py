@@ -150,19 +150,30 @@ class GeneralizedDice(RegionLoss):
         self.weighting = weighting
 
     def combine(self, tp, fp, fn, weights):
-        weights = weights * self._generalized_weights(tp + fn)
-        numerator = 2.0 * ops.sum(weights * tp, axis=-1) + self.smooth
-        denominator = ops.sum(weights * (2.0 * tp + fp + fn), axis=-1) + self.smooth
+        relative, scale = self._generalized_weights(tp + fn)
+        weights = weights * relative
+        # w_c = relative_c / scale: smooth / w_c's scale keeps the ratio what it is with w_c
+        smooth = self.smooth * scale
+        numerator = 2.0 * ops.sum(weights * tp, axis=-1) + smooth
+        denominator = ops.sum(weights * (2.0 * tp + fp + fn), axis=-1) + smooth
         return 1.0 - safe_ratio(numerator, denominator)
 
     def _generalized_weights(self, support):
+        """(relative weights, scale): w_c = 1 / support_c ** power is relative_c / scale,
+        relative to the largest finite weight, so that neither overflows: a support of
+        1e-30 (tiny sample weights) would make 1 / support² infinite in float32."""
         if self.weighting == "uniform":
-            return ops.ones_like(support)
-        absent = ops.equal(support, 0.0)
+            return ops.ones_like(support), 1.0
         power = 2.0 if self.weighting == "square" else 1.0
-        finite = ops.where(absent, 0.0, 1.0 / ops.power(ops.where(absent, 1.0, support), power))
-        largest = ops.max(finite, axis=-1, keepdims=True)
-        return ops.stop_gradient(ops.where(absent, largest, finite))
+        absent = ops.equal(support, 0.0)
+        any_present = ops.any(ops.logical_not(absent), axis=-1, keepdims=True)
+        smallest = ops.min(ops.where(absent, float("inf"), support), axis=-1, keepdims=True)
+        smallest = ops.where(any_present, smallest, 1.0)
+        relative = ops.power(smallest / ops.where(absent, 1.0, support), power)
+        # An absent class gets the largest finite weight (relative 1), none if all are absent.
+        relative = ops.where(absent, ops.cast(any_present, "float32"), relative)
+        scale = ops.squeeze(ops.power(smallest, power), axis=-1)
+        return ops.stop_gradient(relative), ops.stop_gradient(scale)
 
     def get_config(self):
         return {**super().get_config(), "weighting": self.weighting}
