@@ -1,6 +1,7 @@
 """segzoo: a Keras 3 model zoo for semantic image segmentation."""
 
-from segzoo import backbones, data, datasets, errors, losses, metrics
+from segzoo import backbones, callbacks, data, datasets, errors, losses, metrics
+from segzoo.batchnorm import recalibrate_batchnorm
 from segzoo.data import class_weights
 from segzoo.evaluation import evaluate
 from segzoo.backbones import list_backbones
@@ -15,6 +16,7 @@ __all__ = [
     "SegmentationModel",
     "backbones",
     "build",
+    "callbacks",
     "class_weights",
     "data",
     "datasets",
@@ -28,6 +30,7 @@ __all__ = [
     "losses",
     "metrics",
     "push_to_hub",
+    "recalibrate_batchnorm",
     "replace_head",
     "save_pretrained",
     "unfreeze_encoder",

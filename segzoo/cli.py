@@ -365,6 +365,9 @@ def run_train(args):
     _compile(model, args, train)
     args.out.mkdir(parents=True, exist_ok=True)
     history = _fit(model, args, train, validation)
+    segzoo.recalibrate_batchnorm(model, train)
+    print("BatchNorm moving statistics recomputed over one pass of the training data "
+          "(segzoo.recalibrate_batchnorm)")
     report = segzoo.evaluate(model, validation, class_names=names, ignore_index=args.ignore_index,
                              print_table=True)
     _save_best(model, args.out / "best", names, report, data.name)
@@ -414,7 +417,7 @@ def _training_model(args):
     if num_classes is None and args.dataset:
         num_classes = DIGITS_CLASSES if args.dataset == "digits" else 4
     if args.from_pretrained:
-        return segzoo.from_pretrained(args.from_pretrained, num_classes=num_classes)
+        return segzoo.from_pretrained(args.from_pretrained, num_classes=num_classes, activation="auto")
     backbone = args.backbone or "none"
     spec = get_backbone_spec(backbone)  # unknown names fail here, with close matches
     ARCHITECTURES.get(args.arch or "unet")
@@ -535,6 +538,7 @@ def _fit(model, args, train, validation):
             keras.callbacks.CSVLogger(str(args.out / "history.csv")),
             keras.callbacks.ModelCheckpoint(str(best), monitor="val_iou", mode="max", save_best_only=True,
                                             save_weights_only=True),
+            segzoo.callbacks.InferenceModeCheck(validation, ignore_index=args.ignore_index),
         ]
         history = model.fit(train, validation_data=validation, epochs=args.epochs, verbose=verbose,
                             callbacks=callbacks, shuffle=False).history  # tf.data shuffles

@@ -7,13 +7,16 @@ import numpy as np
 
 from segzoo import metrics
 from segzoo.errors import ConfigError, DataError
-from segzoo.models.heads import check_from_logits
+from segzoo.losses._checks import sparse_label_problem
+from segzoo.models.heads import check_from_logits, check_mode, head_reading
 
 
 def evaluate(model, data, class_names=None, mode=None, threshold=0.5, from_logits=None,
              ignore_index=None, batch_size=8, print_table=False):
     """Run `model` over `data` and report IoU, Dice, precision, recall and support per
-    class, their means over the classes present, and pixel accuracy.
+    class, their means, and pixel accuracy. The means are the metrics' (segzoo.metrics):
+    over the classes with a defined score, the foreground of a binary output;
+    report["mean_over"] names the classes of the mean IoU.
 
     data: a tf.data.Dataset or any iterable of (x, y) or (x, y, sample_weight) batches,
     or a tuple (x, y) of arrays. from_logits: by default True when the model's head has
@@ -35,7 +38,7 @@ def evaluate(model, data, class_names=None, mode=None, threshold=0.5, from_logit
         _check_finite(x, index)
         prediction = model.predict_on_batch(x)
         if counter is None:
-            counter = metrics.IoU(prediction.shape[-1], **options)
+            counter = metrics.IoU(prediction.shape[-1], **_head_mode(options, activation, prediction.shape[-1]))
         _check_labels(y, prediction, counter.classes, ignore_index, index)
         counter.update_state(y, prediction, weight)
     if counter is None:
@@ -44,6 +47,15 @@ def evaluate(model, data, class_names=None, mode=None, threshold=0.5, from_logit
     if print_table:
         print(format_report(report))
     return report
+
+
+def _head_mode(options, activation, channels):
+    """mode=None follows the head: a multi-channel sigmoid head is multilabel. A mode
+    the head contradicts is a ConfigError."""
+    if options["mode"] is None:
+        return {**options, "mode": head_reading(activation, channels)[0]}
+    check_mode(activation, channels, options["mode"], "segzoo.evaluate")
+    return options
 
 
 def build_report(counter, class_names=None):
@@ -65,11 +77,12 @@ def build_report(counter, class_names=None):
         name: {**{key: _number(values[i]) for key, values in scores.items()}, "support": int(tp[i] + fn[i])}
         for i, name in enumerate(names)
     }
-    scored = [i for i in range(len(tp)) if tp[i] + fn[i] > 0]  # classes present in the ground truth
+    averaged = counter.averaged_classes()
     confusion = keras.ops.convert_to_numpy(counter.confusion)
     return {
         "classes": classes,
-        "mean": {key: _mean(values[scored]) for key, values in scores.items()},
+        "mean": {key: _mean(values[averaged]) for key, values in scores.items()},
+        "mean_over": [names[i] for i in averaged if not np.isnan(scores["iou"][i])],
         "pixel_accuracy": _number(np.trace(confusion) / confusion.sum()) if confusion.ndim == 2 else None,
         "confusion_matrix": confusion.tolist(),
     }
@@ -83,7 +96,9 @@ def format_report(report):
         lines.append(f"{name:<16}{cells}{row['support']:>12}")
     mean = report["mean"]
     lines.append("-" * len(header))
-    lines.append(f"{'mean (present)':<16}" + "".join(_cell(mean[k]) for k in ("iou", "dice", "precision", "recall")))
+    lines.append(f"{'mean':<16}" + "".join(_cell(mean[k]) for k in ("iou", "dice", "precision", "recall")))
+    lines.append(f"mean over {', '.join(report['mean_over']) or 'no class'} (classes in the ground truth or "
+                 "the predictions; a binary output's foreground)")
     if report["pixel_accuracy"] is not None:
         lines.append(f"pixel accuracy {report['pixel_accuracy']:.4f}")
     return "\n".join(lines)
@@ -125,19 +140,9 @@ def _check_labels(y, prediction, classes, ignore_index, index):
     sparse = labels.ndim == prediction.ndim - 1 or (labels.ndim == prediction.ndim and labels.shape[-1] == 1)
     if not sparse or labels.dtype.kind not in "iuf":
         return
-    if ignore_index is not None:
-        labels = labels[labels != ignore_index]
-    bad = np.unique(labels[(labels < 0) | (labels >= classes)])
-    if bad.size:
-        shown = ", ".join(str(v) for v in bad[:8].tolist()) + (", ..." if bad.size > 8 else "")
-        binary = (" A 1-channel output scores 0 (background) and 1 (foreground): divide masks saved "
-                  "as 0/255 by 255." if prediction.shape[-1] == 1 else "")
-        raise DataError(
-            f"Batch {index} of the data holds labels {shown} outside 0..{classes - 1}, the classes "
-            f"the model's {prediction.shape[-1]}-channel output scores. Fix the masks or the model's "
-            f"num_classes, or pass ignore_index={bad[-1].item()!r} if that value marks unlabelled "
-            f"pixels.{binary}"
-        )
+    problem = sparse_label_problem(f"Batch {index} of the data", labels, classes, ignore_index)
+    if problem:
+        raise DataError(problem)
 
 
 def _batches(data, batch_size):

@@ -8,7 +8,7 @@ from keras import layers
 
 from segzoo._layers import set_layer_weights
 from segzoo.errors import ConfigError
-from segzoo.models.segmentation_model import SegmentationModel
+from segzoo.models.segmentation_model import SegmentationModel, resolve_activation
 
 HEAD_LAYERS = ("head_conv", "head_activation")
 
@@ -39,11 +39,13 @@ def unfreeze_encoder(model, from_layer=None, freeze_batchnorm=True):
     return model
 
 
-def replace_head(model, num_classes, activation="sigmoid"):
+def replace_head(model, num_classes, activation="auto"):
     """A new model for `num_classes` / `activation` with every other weight (and
     trainable flag) copied from `model`. The head conv is fresh when the class count
-    changes and kept when only the activation does."""
+    changes and kept when only the activation does. activation="auto" picks as `build`
+    does: sigmoid for one class, softmax for more; pass "sigmoid" for multi-label."""
     _check_model(model)
+    activation = resolve_activation(num_classes, activation)
     config = {**model.get_config(), "num_classes": num_classes, "activation": activation}
     new_model = SegmentationModel.from_config(config)
     transfer_weights(model, new_model, fresh=HEAD_LAYERS)

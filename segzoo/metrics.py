@@ -5,6 +5,11 @@ Binary (1-channel) outputs count two classes, background 0 and foreground 1, and
 the foreground unless `class_indexes` says otherwise. Multilabel outputs keep a 2x2
 matrix per channel. A class with nothing to score (e.g. IoU of a class neither present
 nor predicted) is NaN in the per-class result and left out of the mean.
+
+That is the one mean IoU of segzoo: these metrics, `segzoo.evaluate`, `segzoo train`'s
+choice of the best epoch and the model cards all average the same classes
+(`averaged_classes`, then those with a defined score). A class predicted but absent from
+the ground truth scores 0 and counts.
 """
 
 import keras
@@ -112,14 +117,15 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         scores = self.per_class()
         if self.average is None:
             return scores
-        selected = self._selected_classes()
-        scores = ops.take(scores, selected, axis=0)
+        scores = ops.take(scores, self.averaged_classes(), axis=0)
         defined = ops.logical_not(ops.isnan(scores))
         count = ops.sum(ops.cast(defined, "float32"))
         total = ops.sum(ops.where(defined, scores, 0.0))
         return ops.where(count > 0, total / ops.maximum(count, 1.0), float("nan"))
 
-    def _selected_classes(self):
+    def averaged_classes(self):
+        """The classes the mean is taken over (before leaving out undefined scores): those
+        of class_indexes, a binary output's foreground, or all."""
         if self.class_indexes is not None:
             return self.class_indexes
         if self.mode == "binary":

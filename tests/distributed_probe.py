@@ -106,18 +106,41 @@ def _all_layers(layer):
         yield from _all_layers(child)
 
 
+def _scope(distributed):
+    if distributed and BACKEND == "tensorflow":
+        return _strategy().scope()
+    if distributed:
+        devices = keras.distribution.list_devices("cpu")
+        assert len(devices) == 2, devices
+        return keras.distribution.DataParallel(devices=devices).scope()
+    return _no_scope()
+
+
+def recalibrate(data, initial):
+    """segzoo.recalibrate_batchnorm on a model whose variables live on two devices gives
+    the moving statistics and predictions it gives on one device."""
+    runs = []
+    for distributed in (False, True):
+        with _scope(distributed):
+            model = build("multiclass")
+            model.set_weights(initial["multiclass"])
+            segzoo.recalibrate_batchnorm(model, data["images"], batch_size=4)
+            layers = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+            stats = [np.asarray(v) for layer in layers for v in (layer.moving_mean, layer.moving_variance)]
+            runs.append((stats, np.asarray(model.predict(data["images"], batch_size=BATCH, verbose=0))))
+    (single, single_prediction), (parallel, parallel_prediction) = runs
+    return {
+        "stats_diff": max(float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a)))) for a, b in zip(single, parallel)),
+        "prediction_diff": float(np.max(np.abs(single_prediction - parallel_prediction))),
+        # moving statistics start at mean 0 and variance 1: the data did set them
+        "stats_moved": max(float(np.max(np.abs(a - (1.0 if i % 2 else 0.0)))) for i, a in enumerate(single)),
+    }
+
+
 def train(loss_factory, kind, weighted, images, data, initial, distributed, eager):
     """Per-step (epoch of one step) loss and IoU, evaluate()'s, and the final weights."""
     keras.utils.set_random_seed(0)
-    if distributed and BACKEND == "tensorflow":
-        scope = _strategy().scope()
-    elif distributed:
-        devices = keras.distribution.list_devices("cpu")
-        assert len(devices) == 2, devices
-        scope = keras.distribution.DataParallel(devices=devices).scope()
-    else:
-        scope = _no_scope()
-    with scope:
+    with _scope(distributed):
         model = build(kind)
         model.set_weights(initial[kind])
         if distributed and BACKEND == "tensorflow":
@@ -244,6 +267,7 @@ def main():
             "uneven": images % BATCH % 2 == 1,  # a batch that splits unevenly over the two replicas
             "seconds": time.perf_counter() - start,
         }
+    results["recalibrate"] = recalibrate(data, initial)
     with open(out_path, "w") as handle:
         json.dump(results, handle, indent=1)
 

@@ -128,6 +128,14 @@ class Inputs:
         return tiny(None)
 
     @functools.cached_property
+    def sigmoid_model(self):
+        return tiny("sigmoid")
+
+    @functools.cached_property
+    def binary_checkpoint(self):
+        return segzoo.save_pretrained(tiny("sigmoid", num_classes=1), self.root / "binary", golden=False)
+
+    @functools.cached_property
     def checkpoint(self):
         return segzoo.save_pretrained(self.softmax_model, self.root / "checkpoint", golden=False)
 
@@ -212,7 +220,7 @@ CASES = [
      ["Unknown backbone 'resnet5'", "Did you mean", "'resnet50'"]),
     ("build: num_classes 0", build(num_classes=0), ConfigError, ["num_classes must be a positive integer, got 0"]),
     ("build: unknown activation", build(activation="relu"), ConfigError,
-     ["activation must be 'sigmoid', 'softmax' or None", "got 'relu'"]),
+     ["activation must be 'auto'", "'sigmoid', 'softmax' or None", "got 'relu'"]),
     ("build: softmax with 1 class", build(activation="softmax", num_classes=1), ConfigError,
      ["always outputs 1", "use activation='sigmoid'"]),
     ("build: depth 6", build(depth=6), ConfigError, ["depth must be one of (3, 4, 5)", "got 6"]),
@@ -243,9 +251,9 @@ CASES = [
     ("loss: a misspelt option", lambda _: losses.Dice(class_weight=[1, 2]), ConfigError,
      ["Dice has no option 'class_weight' (did you mean 'class_weights'?)", "Its options: beta, class_indexes"]),
     ("loss: an option of another loss", lambda _: losses.Lovasz(colour=1, gamma=2), ConfigError,
-     ["Lovasz has no options 'colour', 'gamma'", "Its options: class_indexes, class_weights, exact,"]),
+     ["Lovasz has no options 'colour', 'gamma'", "Its options: class_indexes, class_weights, dtype, exact,"]),
     ("loss: Combo with a misspelt option", lambda _: losses.Combo([losses.Dice()], weight=[2.0]), ConfigError,
-     ["Combo has no option 'weight' (did you mean 'weights'?)", "Its options: losses, name, weights."]),
+     ["Combo has no option 'weight' (did you mean 'weights'?)", "Its options: dtype, losses, name, reduction, weights."]),
     ("loss: Tversky alpha = beta = 0", lambda _: losses.Tversky(alpha=0, beta=0), ConfigError,
      ["alpha and beta must be >= 0 and not both 0"]),
     ("loss: from_logits=True on a softmax head",
@@ -257,7 +265,43 @@ CASES = [
     ("loss: probabilities expected from a logits head",
      lambda i: i.logits_model.compile(loss=keras.losses.SparseCategoricalCrossentropy()), ConfigError,
      ["from_logits=False", "no activation (activation=None)", "Pass from_logits=True"]),
+    ("loss: a softmax reading of a 4-channel sigmoid head", lambda i: i.sigmoid_model.compile(
+        loss=losses.Dice() + losses.CrossEntropy()), ConfigError,
+     ["Loss Dice reads the 4 output channels as one softmax distribution", "applies 'sigmoid' to each channel",
+      "activation='softmax'", "mode='multilabel'"]),
+    ("loss: Keras' categorical loss on a sigmoid head", lambda i: i.sigmoid_model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy()), ConfigError,
+     ["SparseCategoricalCrossentropy reads the 4 output channels as one softmax distribution",
+      "activation='softmax'"]),
+    ("loss: multilabel on a softmax head", lambda i: i.softmax_model.compile(loss=losses.Dice(mode="multilabel")),
+     ConfigError, ["Loss Dice has mode='multilabel'", "applies 'softmax' across the 4 channels",
+                   "activation='sigmoid'", "mode='multiclass'"]),
+    ("loss: binary mask saved as 0/255", lambda _: losses.Dice()(labels(255, (2, 8, 8, 1)), probabilities(1)),
+     DataError, ["labels 255 outside 0..1", "mask / 255", "ignore_index=255"]),
+    ("loss: label 7 for 4 classes", lambda _: losses.Dice(mode="multiclass")(labels(7), probabilities()),
+     DataError, ["labels 7 outside 0..3", "num_classes", "ignore_index=7"]),
+    ("loss: labels resized with bilinear interpolation", lambda _: losses.CrossEntropy()(
+        np.full((2, 8, 8), 1.5, "float32"), probabilities()), DataError,
+     ["not class ids (e.g. 1.5)", "nearest-neighbour interpolation"]),
+    ("loss: one-hot targets saved as 0/255", lambda _: losses.Dice(mode="multilabel")(
+        np.full((2, 8, 8, 4), 255.0, "float32"), probabilities()), DataError, ["outside [0, 1]", "mask / 255"]),
+    ("loss: unknown reduction", lambda _: losses.Dice(reduction="avg"), ConfigError,
+     ["reduction must be one of Keras'", "'none' gives one loss per image", "got 'avg'"]),
+    ("build: batchnorm_momentum 1", build(batchnorm_momentum=1.0), ConfigError,
+     ["batchnorm_momentum must be a number in [0, 1) or None", "PyTorch's momentum 0.1 is Keras' 0.9"]),
+    ("from_pretrained: 1-class sigmoid to 4 classes", lambda i: segzoo.from_pretrained(i.binary_checkpoint,
+                                                                                      num_classes=4), ConfigError,
+     ["head is one sigmoid channel (binary)", "4 independent yes/no outputs", "activation='softmax'",
+      "activation='sigmoid' for multi-label"]),
+    ("recalibrate_batchnorm: endless dataset", lambda i: segzoo.recalibrate_batchnorm(
+        i.softmax_model, tf.data.Dataset.from_tensors(np.zeros((1, SIZE, SIZE, 3), "float32")).repeat()),
+     ConfigError, ["repeats forever", "pass steps=N"]),
     # ---------------------------------------------------------------- metrics
+    ("metric: multiclass on a sigmoid head", lambda i: i.sigmoid_model.compile(
+        loss=losses.Dice(mode="multilabel"), metrics=[metrics.IoU(4)]), ConfigError,
+     ["Metric IoU reads the 4 output channels as one softmax distribution", "mode='multilabel'"]),
+    ("metric: label 7 for 4 classes", lambda _: metrics.IoU(4).update_state(labels(7), probabilities()),
+     DataError, ["labels 7 outside 0..3"]),
     ("metric: num_classes differs from the predictions", lambda _: metrics.IoU(3).update_state(labels(), probabilities()),
      ConfigError, ["iou counts 3 classes but y_pred has 4 channels", "pass num_classes=4"]),
     ("metric: num_classes 0", lambda _: metrics.Dice(0), ConfigError, ["num_classes must be the number of output channels"]),

@@ -91,6 +91,13 @@ def test_two_devices_match_one(probes, backend):
     assert not failures, f"{backend}: one device and two disagree:\n" + "\n".join(failures)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_recalibrate_batchnorm_on_two_devices_matches_one(probes, backend):
+    result = _report(probes, backend)["recalibrate"]
+    assert result["stats_moved"] > 0.1, result
+    assert result["stats_diff"] <= TOLERANCE and result["prediction_diff"] <= TOLERANCE, result
+
+
 def test_tensorflow_graph_mode_and_uneven_batches_are_covered(probes):
     cases = _report(probes, "tensorflow")["cases"]
     assert "lovasz@graph" in cases  # all_reduce inside a compiled tf.function

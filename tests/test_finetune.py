@@ -87,7 +87,11 @@ def test_from_config_never_downloads(monkeypatch):
     monkeypatch.setattr(mobilenet_v2.file_utils, "get_file", refuse)
     config = {**_model().get_config(), "encoder_weights": "imagenet"}
     model = segzoo.SegmentationModel.from_config(config)
-    assert model.get_config()["encoder_weights"] is None
+    # The config still names the weights' source, so the pretrained encoder keeps its own
+    # BatchNorm momentum (keras.applications' MobileNetV2: 0.999) and the decoder gets 0.9.
+    assert model.get_config()["encoder_weights"] == "imagenet"
+    assert model.encoder.get_layer("bn_Conv1").momentum == 0.999
+    assert model.get_layer("decoder_stage1_block1_bn").momentum == 0.9
 
 
 def test_unfreeze_from_unknown_layer():

@@ -371,6 +371,7 @@ CONFIGURED = [
     losses.Focal(gamma=1.0, alpha=[0.2, 0.3, 0.5]),
     losses.Lovasz(per_image=True, exact=True),
     losses.Combo([losses.Dice(), losses.Focal()], weights=[1.0, 2.0]),
+    losses.Jaccard(reduction="sum", name="summed_jaccard"),
 ]
 
 
@@ -386,6 +387,65 @@ def test_balanced_cross_entropy_round_trip():
     loss = losses.BalancedCrossEntropy(beta=0.9)
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert restored.get_config() == loss.get_config()
+
+
+# --- Keras' reduction, name and dtype ---------------------------------------------------
+
+REDUCED = [
+    lambda **k: losses.Dice(**k), lambda **k: losses.Dice(per_image=True, **k),
+    lambda **k: losses.Jaccard(class_weights=[1, 2, 0, 1], **k), lambda **k: losses.Tversky(alpha=0.3, beta=0.7, **k),
+    lambda **k: losses.FocalTversky(**k), lambda **k: losses.GeneralizedDice(**k),
+    lambda **k: losses.GeneralizedDice(per_image=True, weighting="simple", **k), lambda **k: losses.Lovasz(**k),
+    lambda **k: losses.Lovasz(exact=True, **k), lambda **k: losses.CrossEntropy(label_smoothing=0.1, **k),
+    lambda **k: losses.Focal(alpha=[0.2, 0.3, 0.5, 1.0], **k), lambda **k: losses.Dice(ignore_index=3, **k),
+    lambda **k: losses.Combo([losses.Dice(), losses.CrossEntropy()], [1.0, 0.5], **k),
+    lambda **k: losses.Combo([losses.Dice(), keras.losses.SparseCategoricalCrossentropy()], **k),
+]
+
+
+def _reduction_case(rng):
+    labels, logits, weight = _random_case(rng)
+    labels[1][labels[1] == 2] = 0  # a class absent from one image
+    return labels, keras.ops.convert_to_numpy(keras.ops.softmax(logits)), weight
+
+
+@pytest.mark.parametrize("make", REDUCED, ids=lambda make: type(make()).__name__)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_reduction_none_is_each_image_alone(make, weighted, rng):
+    labels, probs, weight = _reduction_case(rng)
+    weight = weight if weighted else None
+    got = keras.ops.convert_to_numpy(make(reduction="none")(labels, probs, weight))
+    alone = [value(make(), labels[i:i + 1], probs[i:i + 1], None if weight is None else weight[i:i + 1])
+             for i in range(len(labels))]
+    assert got.shape == (len(labels),)
+    np.testing.assert_allclose(got, alone, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", REDUCED, ids=lambda make: type(make()).__name__)
+def test_reduction_sum_is_the_batch_size_times_the_default(make, rng):
+    # Keras: "sum_over_batch_size" (the default) is the sum over the batch's samples / batch size.
+    labels, probs, weight = _reduction_case(rng)
+    default = value(make(), labels, probs, weight)
+    assert value(make(reduction="sum"), labels, probs, weight) == pytest.approx(len(labels) * default, rel=1e-6)
+    for same in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
+        assert value(make(reduction=same), labels, probs, weight) == pytest.approx(default, rel=1e-6)
+
+
+def test_reduction_of_a_per_image_loss_matches_keras_semantics(rng):
+    # per_image=True: the loss is the mean of the images' losses, so "sum" is their sum.
+    labels, probs, _ = _reduction_case(rng)
+    per_image = keras.ops.convert_to_numpy(losses.Dice(per_image=True, reduction="none")(labels, probs))
+    assert value(losses.Dice(per_image=True, reduction="sum"), labels, probs) == pytest.approx(per_image.sum(), rel=1e-6)
+    assert value(losses.Dice(per_image=True), labels, probs) == pytest.approx(per_image.mean(), rel=1e-6)
+
+
+def test_name_and_dtype_as_keras_losses_take_them():
+    loss = losses.Dice(name="my_dice", dtype="float64")
+    result = loss(LABELS, PROBS)
+    assert loss.name == "my_dice" and keras.backend.standardize_dtype(result.dtype) == "float64"
+    assert float(result) == pytest.approx(value(losses.Dice(), LABELS, PROBS), rel=1e-6)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert restored.get_config() == loss.get_config() and restored.get_config()["dtype"] == "float64"
 
 
 def _model_for(loss):
@@ -531,3 +591,27 @@ def test_fit_and_evaluate_take_per_pixel_sample_weights(loss, rng):
     evaluated = model.evaluate(x, y, sample_weight=w, batch_size=4, verbose=0)
     assert evaluated == pytest.approx(value(loss, y, model.predict(x, verbose=0), w), rel=1e-5)
     assert evaluated != pytest.approx(value(loss, y, model.predict(x, verbose=0)), rel=1e-3)
+
+
+# --- targets checked where they enter ----------------------------------------------------
+
+
+@pytest.mark.parametrize("labels, fragment", [
+    (np.full((2, 32, 32), 7, "int32"), "labels that are not class ids 0..3"),
+    (np.full((2, 32, 32), 1.5, "float32"), "resize masks with nearest-neighbour interpolation"),
+])
+def test_bad_labels_stop_a_compiled_fit(labels, fragment):
+    import segzoo
+
+    model = segzoo.build("unet", backbone="none", num_classes=4, input_shape=(32, 32, 3), depth=3, encoder_filters=2)
+    model.compile(optimizer="adam", loss=losses.Dice() + losses.CrossEntropy())  # a tf.function, no values seen
+    with pytest.raises(tf.errors.InvalidArgumentError, match=fragment):
+        model.fit(np.zeros((2, 32, 32, 3), "float32"), labels, verbose=0)
+
+
+def test_ignore_index_and_whole_float_labels_pass_the_checks():
+    labels = np.array([[[0.0, 3.0], [255.0, 1.0]]], "float32")  # float class ids, one ignored pixel
+    probs = np.full((1, 2, 2, 4), 0.25, "float32")
+    assert np.isfinite(value(losses.Dice(ignore_index=255), labels, probs))
+    graph = tf.function(lambda y, p: losses.CrossEntropy(ignore_index=255)(y, p))
+    assert np.isfinite(float(graph(labels, probs)))

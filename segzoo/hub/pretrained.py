@@ -50,7 +50,7 @@ from segzoo.hub.download import (
     verify_file,
 )
 from segzoo.hub.manifest import load_manifest
-from segzoo.models.segmentation_model import SegmentationModel, unknown_object_error
+from segzoo.models.segmentation_model import SegmentationModel, resolve_activation, unknown_object_error
 
 GOLDEN_SIZE = 64  # spatial size of the golden input where the model takes any size
 GOLDEN_FILES = (GOLDEN_INPUT, GOLDEN_OUTPUT)
@@ -254,7 +254,10 @@ def from_pretrained(
     a hub repo id "org/name" (at `revision`), or a local folder.
 
     num_classes / activation: a different head for fine-tuning; every other weight is
-    loaded. None keeps the checkpoint's; activation="logits" asks for no activation.
+    loaded. num_classes=None keeps the checkpoint's classes. activation=None keeps its
+    activation (refused from a 1-class sigmoid to several classes: say which you mean),
+    "auto" keeps it for the same classes and picks as `build` does for new ones (sigmoid
+    for 1, softmax for more), "logits" asks for no activation.
     compile: compile with the recorded loss and metrics and an Adam optimizer.
     """
     check_keras_version()
@@ -381,13 +384,29 @@ def _first_line(error):
 def _with_head(model, num_classes, activation):
     """The checkpoint's model, or one with a new head and every other weight kept."""
     num_classes = model.num_classes if num_classes is None else num_classes
-    activation = model.activation if activation is None else (None if activation == LOGITS else activation)
+    if activation is None:
+        _check_kept_activation(model, num_classes)
+        activation = model.activation
+    elif activation == "auto":
+        activation = model.activation if num_classes == model.num_classes else resolve_activation(num_classes, "auto")
+    elif activation == LOGITS:
+        activation = None
     if (num_classes, activation) == (model.num_classes, model.activation):
         return model
     class_names = model.class_names if num_classes == model.num_classes else ()
     model = replace_head(model, num_classes, activation)
     model.class_names = class_names
     return model
+
+
+def _check_kept_activation(model, num_classes):
+    if model.activation == "sigmoid" and model.num_classes == 1 and num_classes > 1:
+        raise ConfigError(
+            f"The checkpoint's head is one sigmoid channel (binary); kept for num_classes={num_classes} "
+            f"it would make {num_classes} independent yes/no outputs (multi-label), which losses in "
+            "multiclass mode would read as one distribution. Pass activation='softmax' for one class "
+            f"per pixel (labels 0..{num_classes - 1}), or activation='sigmoid' for multi-label targets."
+        )
 
 
 def _compile(model, metadata):

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from keras import ops
 
 from segzoo.errors import ConfigError
+from segzoo.losses._checks import check_dense_targets, check_sparse_labels
 from segzoo.losses._replicas import global_sum
 
 MODES = ("binary", "multiclass", "multilabel")
@@ -71,6 +72,7 @@ def _targets(y_true, y_pred, mode, ignore_index):
                 "ignore_index needs sparse integer labels (B, H, W) or (B, H, W, 1); got one-hot "
                 f"targets of shape {tuple(y_true.shape)}. Zero the ignored pixels' sample weight instead."
             )
+        check_dense_targets(y_true)
         return ops.cast(y_true, "float32"), _ones_like_pixels(y_pred)
     if mode == "multilabel":
         raise ConfigError(
@@ -83,6 +85,7 @@ def _targets(y_true, y_pred, mode, ignore_index):
         y_true = ops.squeeze(y_true, axis=-1)
     elif true_rank != rank - 1:
         raise ConfigError(_shape_message(y_true, y_pred))
+    check_sparse_labels(y_true, 2 if mode == "binary" else channels, ignore_index)
     labels = ops.cast(y_true, "int32")
     valid = ops.ones_like(labels, dtype="float32")
     if ignore_index is not None:

@@ -28,7 +28,7 @@ all-gathers the others' pixels and sorts the whole global batch.
 import keras
 from keras import ops
 
-from segzoo.losses._replicas import global_gather, global_max, global_mean, global_sum
+from segzoo.losses._replicas import global_gather, global_max, global_sum
 from segzoo.losses._stats import safe_ratio
 from segzoo.losses.region import RegionLoss
 
@@ -53,8 +53,9 @@ class Lovasz(RegionLoss):
         super().__init__(**kwargs)
         self.exact = bool(exact)
 
-    def compute(self, prepared):
-        truth, pred, weight = (self._flatten(t) for t in (prepared.truth, prepared.pred, prepared.weight))
+    def loss_values(self, prepared, per_image):
+        """(B,) per image, else (1,) for the global batch's pixels ranked together."""
+        truth, pred, weight = (_flatten(t, per_image) for t in (prepared.truth, prepared.pred, prepared.weight))
         channels = truth.shape[-1]
         if prepared.mode == "multiclass":
             prob = ops.softmax(pred, axis=-1) if self.from_logits else pred
@@ -63,7 +64,7 @@ class Lovasz(RegionLoss):
             logits = pred if self.from_logits else _logit(pred)
             errors, top = ops.relu(1.0 - logits * (2.0 * truth - 1.0)), None
         weight = ops.broadcast_to(weight, ops.shape(truth))
-        pooled = not self.per_image  # one ranking for the global batch, all replicas' pixels
+        pooled = not per_image  # one ranking for the global batch, all replicas' pixels
         if self.exact:
             if pooled:
                 gathered = global_gather(errors, truth, weight, axis=1)
@@ -78,16 +79,16 @@ class Lovasz(RegionLoss):
         per_class, present, class_weights = self.select(channels, per_class, present, class_weights)
         weights = present * class_weights
         total = ops.sum(weights, axis=-1)
-        loss = _divide(ops.sum(per_class * weights, axis=-1), total)
-        return global_mean(loss) if self.per_image else ops.mean(loss)
-
-    def _flatten(self, tensor):
-        """(B, *spatial, C) -> (G, N, C): G = B per image, else 1 for the whole batch."""
-        groups = ops.shape(tensor)[0] if self.per_image else 1
-        return ops.reshape(tensor, (groups, -1, tensor.shape[-1]))
+        return _divide(ops.sum(per_class * weights, axis=-1), total)
 
     def get_config(self):
         return {**super().get_config(), "exact": self.exact}
+
+
+def _flatten(tensor, per_image):
+    """(B, *spatial, C) -> (G, N, C): G = B per image, else 1 for the whole batch."""
+    groups = ops.shape(tensor)[0] if per_image else 1
+    return ops.reshape(tensor, (groups, -1, tensor.shape[-1]))
 
 
 def _binned_loss(errors, truth, weight, top, pooled):

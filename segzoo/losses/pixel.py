@@ -21,8 +21,13 @@ class PixelLoss(SegmentationLoss):
         losses, class_weight = self.pixel_losses(prepared)
         return weighted_mean(losses, prepared.weight * class_weight)
 
-    def pixel_losses(self, prepared):
-        """(per-pixel loss, per-pixel class weight), both (B, *spatial, 1)."""
+    def per_image_losses(self, prepared):
+        losses, class_weight = self.pixel_losses(prepared, per_image=True)
+        return weighted_mean(losses, prepared.weight * class_weight, per_image=True)
+
+    def pixel_losses(self, prepared, per_image=False):
+        """(per-pixel loss, per-pixel class weight), both (B, *spatial, 1); per_image: any
+        statistic of the batch (BalancedCrossEntropy's beta) is taken per image."""
         raise NotImplementedError
 
     def true_class_weight(self, prepared):
@@ -72,7 +77,7 @@ class CrossEntropy(PixelLoss):
             raise ConfigError(f"label_smoothing must be in [0, 1), got {label_smoothing}.")
         self.label_smoothing = float(label_smoothing)
 
-    def pixel_losses(self, prepared):
+    def pixel_losses(self, prepared, per_image=False):
         truth = prepared.truth
         log_p, log_not_p = self.log_probabilities(prepared)
         if prepared.mode == "multiclass":
@@ -105,7 +110,7 @@ class BalancedCrossEntropy(PixelLoss):
             raise ConfigError(f"BalancedCrossEntropy is binary only, got mode={self.mode!r}.")
         self.beta = None if beta is None else float(beta)
 
-    def pixel_losses(self, prepared):
+    def pixel_losses(self, prepared, per_image=False):
         if prepared.mode != "binary":
             raise ConfigError(
                 "BalancedCrossEntropy needs a 1-channel (binary) output; for several classes "
@@ -114,7 +119,9 @@ class BalancedCrossEntropy(PixelLoss):
         truth = prepared.truth
         beta = self.beta
         if beta is None:
-            negatives = weighted_mean(1.0 - truth, prepared.weight)
+            negatives = weighted_mean(1.0 - truth, prepared.weight, per_image)
+            if per_image:
+                negatives = ops.reshape(negatives, (-1,) + (1,) * (len(truth.shape) - 1))
             beta = ops.stop_gradient(negatives)
         log_p, log_not_p = self.log_probabilities(prepared)
         losses = -(beta * truth * log_p + (1 - beta) * (1 - truth) * log_not_p)
@@ -145,7 +152,7 @@ class Focal(PixelLoss):
         self.gamma = float(gamma)
         self.alpha = alpha
 
-    def pixel_losses(self, prepared):
+    def pixel_losses(self, prepared, per_image=False):
         truth = prepared.truth
         log_p, log_not_p = self.log_probabilities(prepared)
         if prepared.mode == "multiclass":

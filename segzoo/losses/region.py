@@ -33,11 +33,19 @@ class RegionLoss(SegmentationLoss):
         self.smooth = float(smooth)
 
     def compute(self, prepared):
-        tp, fp, fn = soft_stats(prepared, self.per_image)
+        if self.per_image:
+            return global_mean(self.per_image_losses(prepared))
+        return ops.mean(self.loss_values(prepared, per_image=False))  # Lovasz's is (1,)
+
+    def per_image_losses(self, prepared):
+        return self.loss_values(prepared, per_image=True)
+
+    def loss_values(self, prepared, per_image):
+        """(B,) per image, else () over the global batch."""
+        tp, fp, fn = soft_stats(prepared, per_image)
         weights = self.class_weight_vector(tp.shape[-1])
         tp, fp, fn, weights = self.select(tp.shape[-1], tp, fp, fn, weights)
-        loss = self.combine(tp, fp, fn, weights)
-        return global_mean(loss) if self.per_image else loss
+        return self.combine(tp, fp, fn, weights)
 
     def select(self, channels, *tensors):
         if self.class_indexes is None:

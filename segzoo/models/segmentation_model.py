@@ -9,9 +9,14 @@ import keras
 from segzoo.backbones import get_backbone_spec
 from segzoo.errors import ConfigError, InputShapeError, UnknownNameError
 from segzoo.models._spec import ARCHITECTURES
-from segzoo.models.heads import check_from_logits, check_head, segmentation_head
+from segzoo.models.heads import check_from_logits, check_head, check_mode, segmentation_head
 
 DEPTHS = (3, 4, 5)
+# PyTorch's default (its momentum 0.1 is Keras' 0.9): moving statistics follow the batch
+# statistics within a few dozen steps. Keras' 0.99 still holds 22 % of the initial values
+# after 150 steps, and a model trained from scratch that well then predicts only
+# background in inference mode (docs/getting_started.md).
+BATCHNORM_MOMENTUM = 0.9
 _MIN_PRETRAINED_SIZE = 32  # keras.applications refuse smaller inputs
 _COMPILE_SIGNATURE = inspect.signature(keras.Model.compile)
 _NOT_LOCATED = re.compile(r"Could not locate (?:class|function) '([^']+)'")
@@ -31,13 +36,15 @@ class SegmentationModel(keras.Model):
         architecture,
         backbone="mobilenetv2",
         num_classes=1,
-        activation="sigmoid",
+        activation="auto",
         input_shape=(None, None, 3),
         encoder_weights=None,
         encoder_freeze=False,
         depth=5,
         decoder_filters=None,
+        batchnorm_momentum=None,
         name=None,
+        _fetch_encoder_weights=True,
         **options,
     ):
         trainable = options.pop("trainable", True)
@@ -45,13 +52,16 @@ class SegmentationModel(keras.Model):
         spec = get_backbone_spec(backbone)
         _check_depth(depth)
         input_shape = _check_input_shape(input_shape, depth, spec)
+        activation = resolve_activation(num_classes, activation)
         check_head(num_classes, activation)
+        _check_momentum(batchnorm_momentum)
         arch_options, backbone_options = _split_options(options, arch, spec)
         if spec.name == "none":
             backbone_options.setdefault("encoder_block", arch.encoder_block)
         _check_decoder_filters(decoder_filters, arch, depth)
 
-        encoder = spec.build(input_shape, encoder_weights, 2**depth, **backbone_options)
+        encoder = spec.build(input_shape, encoder_weights if _fetch_encoder_weights else None, 2**depth,
+                             **backbone_options)
         if decoder_filters is None:
             decoder_filters = _default_decoder_filters(arch, depth, spec, encoder)
         encoder.trainable = not encoder_freeze
@@ -74,7 +84,10 @@ class SegmentationModel(keras.Model):
         self.encoder_freeze = bool(encoder_freeze)
         self.depth = depth
         self.decoder_filters = list(decoder_filters)
+        self.batchnorm_momentum = None if batchnorm_momentum is None else float(batchnorm_momentum)
         self.options = dict(options)
+        pretrained = spec.pretrained and encoder_weights is not None
+        set_batchnorm_momentum(self, self.batchnorm_momentum, keep_encoder=pretrained)
 
     @property
     def encoder(self):
@@ -91,6 +104,7 @@ class SegmentationModel(keras.Model):
             "encoder_freeze": self.encoder_freeze,
             "depth": self.depth,
             "decoder_filters": list(self.decoder_filters),
+            "batchnorm_momentum": self.batchnorm_momentum,
             **self.options,
             "name": self.name,
             "trainable": self.trainable,
@@ -98,16 +112,24 @@ class SegmentationModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        # The weights come from the saved file; never fetch ImageNet weights again.
-        return cls(**{**config, "encoder_weights": None})
+        # The weights come from the saved file; never fetch ImageNet weights again. The
+        # config keeps naming their source, which sets the encoder's BatchNorm momentum.
+        return cls(**config, _fetch_encoder_weights=False)
 
     def compile(self, *args, **kwargs):
-        """`keras.Model.compile`, refusing a loss or metric whose `from_logits` does not fit
-        the head: True on a sigmoid/softmax head, False on a logits head (activation=None)."""
+        """`keras.Model.compile`, refusing a loss or metric that does not fit the head:
+        `from_logits=True` on a sigmoid/softmax head or False on a logits head
+        (activation=None), a multiclass (softmax) reading of a multi-channel sigmoid head,
+        a multilabel reading of a softmax head."""
         arguments = _COMPILE_SIGNATURE.bind(self, *args, **kwargs).arguments
         for key in ("loss", "metrics", "weighted_metrics"):
-            for user, from_logits in _from_logits_flags(arguments.get(key)):
-                check_from_logits(self.activation, from_logits, user)
+            for user, item in _losses_and_metrics(arguments.get(key)):
+                from_logits = getattr(item, "from_logits", None)
+                if isinstance(from_logits, bool):
+                    check_from_logits(self.activation, from_logits, user)
+                mode = _reading_mode(item)
+                if mode is not _UNKNOWN:
+                    check_mode(self.activation, self.num_classes, mode, user)
         super().compile(*args, **kwargs)
 
     def compile_from_config(self, config):
@@ -125,21 +147,71 @@ class SegmentationModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
 
-def _from_logits_flags(objects):
-    """(description, from_logits) of every loss or metric object in a compile argument
-    (nested lists and dicts, and the parts of a Combo) that has a from_logits flag."""
+def resolve_activation(num_classes, activation):
+    """activation="auto": sigmoid for one class (binary), softmax for two or more (one
+    class per pixel); multi-label outputs ask for "sigmoid" explicitly."""
+    if isinstance(activation, str) and activation == "auto":
+        return "sigmoid" if num_classes == 1 else "softmax"
+    return activation
+
+
+def set_batchnorm_momentum(model, momentum, keep_encoder):
+    """Every BatchNormalization layer of `model` gets `momentum` (None: BATCHNORM_MOMENTUM),
+    except, with `keep_encoder` and no momentum given, a pretrained encoder's own layers,
+    whose moving statistics start from the data its weights were trained on."""
+    value = BATCHNORM_MOMENTUM if momentum is None else momentum
+    for layer in model.layers:
+        if layer.name == "encoder" and keep_encoder and momentum is None:
+            continue
+        for inner in layer._flatten_layers(include_self=True):
+            if isinstance(inner, keras.layers.BatchNormalization):
+                inner.momentum = value
+
+
+def _check_momentum(momentum):
+    if momentum is None:
+        return
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0.0 <= momentum < 1.0:
+        raise ConfigError(
+            f"batchnorm_momentum must be a number in [0, 1) or None (0.9 for layers trained from "
+            f"scratch, a pretrained encoder's own), got {momentum!r}. Keras' default is 0.99; "
+            "PyTorch's momentum 0.1 is Keras' 0.9."
+        )
+
+
+# Keras losses that read the channels as one distribution, by class and by compile string.
+_KERAS_MULTICLASS = ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "CategoricalFocalCrossentropy")
+_KERAS_MULTICLASS_NAMES = ("categorical_crossentropy", "sparse_categorical_crossentropy",
+                           "categorical_focal_crossentropy")
+_UNKNOWN = object()
+
+
+def _losses_and_metrics(objects):
+    """(description, object) of every loss or metric in a compile argument: nested lists
+    and dicts, and the parts of a Combo."""
     if isinstance(objects, dict):
         objects = list(objects.values())
     if isinstance(objects, (list, tuple)):
-        return [flag for item in objects for flag in _from_logits_flags(item)]
+        return [pair for item in objects for pair in _losses_and_metrics(item)]
     parts = getattr(objects, "losses", None)  # segzoo.losses.Combo
     if isinstance(parts, list) and isinstance(objects, keras.losses.Loss):
-        return _from_logits_flags(parts)
-    from_logits = getattr(objects, "from_logits", None)
-    if not isinstance(from_logits, bool):
-        return []
+        return _losses_and_metrics(parts)
+    if isinstance(objects, str):
+        return [(f"Loss {objects!r}", objects)]
     kind = "Metric" if isinstance(objects, keras.metrics.Metric) else "Loss"
-    return [(f"{kind} {type(objects).__name__}", from_logits)]
+    return [(f"{kind} {type(objects).__name__}", objects)]
+
+
+def _reading_mode(item):
+    """How a loss or metric reads the channels: a segzoo mode (None: from the channel
+    count), "multiclass" for Keras' categorical losses, else _UNKNOWN."""
+    if isinstance(item, str):
+        return "multiclass" if item in _KERAS_MULTICLASS_NAMES else _UNKNOWN
+    if type(item).__module__.startswith("segzoo.") and hasattr(item, "mode"):
+        return item.mode
+    if isinstance(item, keras.losses.Loss) and type(item).__name__ in _KERAS_MULTICLASS:
+        return "multiclass"
+    return _UNKNOWN
 
 
 def unknown_object_error(error, where, fix=None):
@@ -250,15 +322,22 @@ def build(
     architecture,
     backbone="mobilenetv2",
     num_classes=1,
-    activation="sigmoid",
+    activation="auto",
     input_shape=(None, None, 3),
     encoder_weights=None,
     encoder_freeze=False,
     depth=5,
     decoder_filters=None,
+    batchnorm_momentum=None,
     **architecture_options,
 ):
-    """Build a segmentation model. See `SegmentationModel` and docs/architectures.md."""
+    """Build a segmentation model. See `SegmentationModel` and docs/architectures.md.
+
+    activation: "auto" (sigmoid for num_classes=1, softmax for more), "sigmoid" (binary or
+    multi-label), "softmax" or None (logits). batchnorm_momentum: None gives 0.9 to every
+    BatchNormalization layer trained from scratch and leaves a pretrained encoder's own
+    (MobileNetV2 0.999, ResNet 0.99); a number sets every layer, the encoder's too.
+    """
     return SegmentationModel(
         architecture,
         backbone=backbone,
@@ -269,6 +348,7 @@ def build(
         encoder_freeze=encoder_freeze,
         depth=depth,
         decoder_filters=decoder_filters,
+        batchnorm_momentum=batchnorm_momentum,
         **architecture_options,
     )
 
