@@ -2,6 +2,7 @@
 
     python examples/train_zoo.py                     # all of them, into zoo/
     python examples/train_zoo.py unet-mobilenetv2-shapes-binary --epochs 2 --out /tmp/zoo
+    python examples/train_zoo.py --rescore           # score zoo/ again, rewrite the cards
 
 Each recipe names a model, a built-in dataset (made on the spot, no download) and a loss.
 The held-out split is scored with segzoo.evaluate and the mean IoU goes on the model card;
@@ -13,6 +14,7 @@ commit that push returns.
 """
 
 import argparse
+import json
 import math
 import os
 import time
@@ -22,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 import segzoo  # noqa: E402
+from segzoo.hub import card, checkpoint  # noqa: E402
 
 RECIPES = {
     "unet-mobilenetv2-shapes-binary": {
@@ -73,15 +76,13 @@ def train(name, epochs, out_dir, seed=0):
     keras.utils.set_random_seed(seed)
     train_data, validation, split = load_data(name)
     model = segzoo.build(**recipe["model"], name=name.replace("-", "_"))
-    _faster_batchnorm_statistics(model)
     steps = math.ceil(len(split.arrays["train"][0]) / BATCH_SIZE)
     schedule = keras.optimizers.schedules.CosineDecay(3e-3, decay_steps=epochs * steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=recipe["loss"]())
     start = time.perf_counter()
     model.fit(train_data, epochs=epochs, verbose=2)
     seconds = time.perf_counter() - start
-    report = segzoo.evaluate(model, validation, class_names=recipe["class_names"], print_table=True)
-    metrics = {"mean_iou": round(report["mean"]["iou"], 4), "pixel_accuracy": round(report["pixel_accuracy"], 4)}
+    metrics = _score(model, name, validation)
     folder = os.path.join(out_dir, name)
     segzoo.save_pretrained(model, folder, class_names=recipe["class_names"], metrics=metrics,
                            dataset=f"segzoo-{recipe['dataset'][0]}", license=LICENSE)
@@ -89,14 +90,28 @@ def train(name, epochs, out_dir, seed=0):
     return metrics
 
 
-def _faster_batchnorm_statistics(model):
-    """keras.applications' BatchNorm keeps 0.999 of its running statistics per step: from
-    scratch, a few thousand steps leave inference statistics far behind the weights (a
-    MobileNetV2 trained so predicts only background). 0.9 lets them follow; the saved
-    model is unchanged (momentum only acts while training)."""
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = 0.9
+def _score(model, name, validation):
+    report = segzoo.evaluate(model, validation, class_names=RECIPES[name]["class_names"], print_table=True)
+    return {"mean_iou": round(report["mean"]["iou"], 4), "pixel_accuracy": round(report["pixel_accuracy"], 4)}
+
+
+def rescore(name, folder):
+    """Score a trained folder again on its held-out split (after segzoo changed how a score
+    is defined) and rewrite the metrics of its config.json and card; weights and golden
+    files stay as they are."""
+    _, validation, _ = load_data(name)
+    metrics = _score(segzoo.from_pretrained(folder), name, validation)
+    path = os.path.join(folder, "config.json")
+    with open(path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    config["metrics"] = metrics
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(config, indent=2) + "\n")
+    build_args, metadata = checkpoint.split_config(config)
+    with open(os.path.join(folder, "README.md"), "w", encoding="utf-8") as handle:
+        handle.write(card.model_card(build_args, metadata))
+    print(f"{name}: rescored {metrics} -> {folder}")
+    return metrics
 
 
 def enter_in_manifest(name, folder, manifest=None):
@@ -112,13 +127,19 @@ def main():
     parser.add_argument("--epochs", type=int, help="override each recipe's epochs")
     parser.add_argument("--out", default="zoo", help="where the checkpoint folders go")
     parser.add_argument("--manifest", help="the manifest to update (default: segzoo's own)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score the folders in --out again and rewrite their metrics, without training")
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(RECIPES))
     if unknown:
         parser.error(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
     for name in args.names or RECIPES:
-        train(name, args.epochs or RECIPES[name]["epochs"], args.out)
-        enter_in_manifest(name, os.path.join(args.out, name), args.manifest)
+        folder = os.path.join(args.out, name)
+        if args.rescore:
+            rescore(name, folder)
+        else:
+            train(name, args.epochs or RECIPES[name]["epochs"], args.out)
+        enter_in_manifest(name, folder, args.manifest)
 
 
 if __name__ == "__main__":
