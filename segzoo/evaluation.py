@@ -97,8 +97,7 @@ def format_report(report):
     mean = report["mean"]
     lines.append("-" * len(header))
     lines.append(f"{'mean':<16}" + "".join(_cell(mean[k]) for k in ("iou", "dice", "precision", "recall")))
-    lines.append(f"mean over {', '.join(report['mean_over']) or 'no class'} (classes in the ground truth or "
-                 "the predictions; a binary output's foreground)")
+    lines.append(f"mean over: {', '.join(report['mean_over']) or 'no class'}")
     if report["pixel_accuracy"] is not None:
         lines.append(f"pixel accuracy {report['pixel_accuracy']:.4f}")
     return "\n".join(lines)

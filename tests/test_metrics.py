@@ -175,3 +175,40 @@ def test_evaluate_mean_skips_undefined_scores():
     assert report["classes"]["1"]["precision"] is None
     assert report["mean"]["precision"] == pytest.approx(0.5)  # class 0 only: 2 of 4 right
     assert report["mean"]["iou"] == pytest.approx(0.25)  # (0.5 + 0) / 2
+
+
+class Fixed(keras.Model):
+    """Outputs the given scores whatever the input."""
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores = keras.ops.convert_to_tensor(scores)
+
+    def call(self, x):
+        return self.scores
+
+
+def test_evaluate_and_the_iou_metric_report_one_mean():
+    # Truth: classes 0 and 1 only. Prediction: class 2 on one pixel (absent from the truth:
+    # IoU 0, counted), class 3 neither present nor predicted (no IoU, left out).
+    y = np.array([[[0, 0], [0, 1]]])
+    predicted = np.array([[[0, 0], [2, 1]]])
+    scores = np.eye(4, dtype="float32")[predicted]
+    iou = {0: 2 / 3, 1: 1.0, 2: 0.0}  # class 0: TP 2 / (TP 2 + FN 1); class 1: 1/1; class 2: 0 / FP 1
+    expected = float(np.mean(list(iou.values())))
+    report = segzoo.evaluate(Fixed(scores), (np.zeros((1, 2, 2, 1), "float32"), y),
+                             class_names=["bg", "a", "b", "c"])
+    assert report["mean"]["iou"] == pytest.approx(expected)
+    assert report["mean_over"] == ["bg", "a", "b"]
+    assert score(metrics.IoU(4), y, scores) == pytest.approx(expected)
+
+
+def test_a_binary_mean_iou_is_its_foreground_everywhere():
+    y = np.array([[[0, 0], [1, 1]]])
+    probabilities = np.array([[[[0.1], [0.9]], [[0.8], [0.3]]]], "float32")  # predicted 0 1 / 1 0
+    foreground = 1 / 3  # TP 1 (bottom left), FP 1 (top right), FN 1 (bottom right)
+    report = segzoo.evaluate(Fixed(probabilities), (np.zeros((1, 2, 2, 1), "float32"), y),
+                             class_names=["background", "road"])
+    assert report["mean"]["iou"] == pytest.approx(foreground) and report["mean_over"] == ["road"]
+    assert report["classes"]["background"]["iou"] == pytest.approx(1 / 3)  # shown, not averaged
+    assert score(metrics.IoU(1), y, probabilities) == pytest.approx(foreground)
