@@ -431,6 +431,17 @@ def test_reduction_sum_is_the_batch_size_times_the_default(make, rng):
         assert value(make(reduction=same), labels, probs, weight) == pytest.approx(default, rel=1e-6)
 
 
+@pytest.mark.parametrize("make", [lambda **k: losses.BalancedCrossEntropy(**k),
+                                  lambda **k: losses.Lovasz(**k), lambda **k: losses.Dice(**k)])
+def test_binary_reduction_none_is_each_image_alone(make, rng):
+    # BalancedCrossEntropy's beta (the share of negatives) is then each image's own.
+    labels, logits, weight = _random_case(rng, classes=2)
+    probs = keras.ops.convert_to_numpy(keras.ops.sigmoid(logits[..., :1]))
+    got = keras.ops.convert_to_numpy(make(reduction="none")(labels, probs, weight))
+    alone = [value(make(), labels[i:i + 1], probs[i:i + 1], weight[i:i + 1]) for i in range(len(labels))]
+    np.testing.assert_allclose(got, alone, rtol=1e-5, atol=1e-6)
+
+
 def test_reduction_of_a_per_image_loss_matches_keras_semantics(rng):
     # per_image=True: the loss is the mean of the images' losses, so "sum" is their sum.
     labels, probs, _ = _reduction_case(rng)

@@ -97,8 +97,10 @@ def _number(value):
 
 def _concrete(tensor):
     """The tensor's values as NumPy when it has any now (not while tracing a graph)."""
-    if isinstance(tensor, np.ndarray):
-        return tensor
+    if isinstance(tensor, (np.ndarray, list, tuple, int, float)):
+        return np.asarray(tensor)
+    if isinstance(tensor, keras.KerasTensor):  # a symbolic input while Keras builds a model
+        return None
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -115,10 +117,7 @@ def _concrete(tensor):
 
         if torch.compiler.is_compiling():
             return None
-    try:
-        return ops.convert_to_numpy(tensor)
-    except Exception:  # a symbolic tensor of another kind: nothing to look at
-        return None
+    return ops.convert_to_numpy(tensor)
 
 
 def _tensorflow_graph(tensor):
