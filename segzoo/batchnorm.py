@@ -113,7 +113,7 @@ def _input_batches(data, steps, batch_size):
     if steps is not None and (not isinstance(steps, int) or isinstance(steps, bool) or steps < 0):
         raise ConfigError(f"steps must be a non-negative integer or None (all batches), got {steps!r}.")
     _check_finite_data(data, steps)
-    if isinstance(data, np.ndarray) or _is_tensor(data):
+    if _is_tensor(data):  # NumPy arrays included
         data = _slices(data, batch_size)
     for index, batch in enumerate(data):
         if steps is not None and index >= steps:
@@ -128,11 +128,10 @@ def _slices(array, batch_size):
 
 
 def _check_finite_data(data, steps):
-    cardinality = getattr(data, "cardinality", None)
-    if steps is None and callable(cardinality) and _is_tf_dataset(data):
+    if steps is None and _is_tf_dataset(data):
         import tensorflow as tf
 
-        if int(cardinality()) == tf.data.INFINITE_CARDINALITY:
+        if int(data.cardinality()) == tf.data.INFINITE_CARDINALITY:
             raise ConfigError(
                 "recalibrate_batchnorm got a dataset that repeats forever: pass steps=N (e.g. the "
                 "number of batches in one pass over the training data)."
