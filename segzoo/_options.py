@@ -1,9 +1,9 @@
 """ConfigError for keyword options a class does not take, naming the close matches:
 Python's own TypeError names one unknown option and no alternative."""
 
-import difflib
 import inspect
 
+from segzoo._names import close_matches
 from segzoo.errors import ConfigError
 
 _KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -17,7 +17,7 @@ def reject_unknown_options(instance, unknown, base):
     valid = sorted(_options(type(instance), base))
     named = []
     for name in sorted(unknown):
-        close = difflib.get_close_matches(name, valid, n=1)
+        close = close_matches(name, valid, n=1)
         named.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
     raise ConfigError(
         f"{type(instance).__name__} has no option{'s' if len(named) > 1 else ''} {', '.join(named)}. "

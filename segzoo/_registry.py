@@ -1,7 +1,6 @@
 """One small name -> object registry with helpful errors for unknown names."""
 
-import difflib
-
+from segzoo._names import did_you_mean
 from segzoo.errors import UnknownNameError
 
 
@@ -26,6 +25,5 @@ class Registry:
         return sorted(self._items)
 
     def _unknown_message(self, name):
-        close = difflib.get_close_matches(str(name).lower(), self._items, n=3, cutoff=0.6)
-        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+        hint = did_you_mean(str(name).lower(), self._items)
         return f"Unknown {self.kind} {name!r}.{hint} Available: {', '.join(self.names())}."

@@ -12,7 +12,6 @@ bad arguments, 1 for the rest; no traceback.
 
 import argparse
 import dataclasses
-import difflib
 import functools
 import inspect
 import json
@@ -28,6 +27,7 @@ import tensorflow as tf
 
 import segzoo
 from segzoo import _plots
+from segzoo._names import did_you_mean
 from segzoo.backbones import get_backbone_spec, list_backbones
 from segzoo.data.decode import decode_image
 from segzoo.data.files import IMAGE_EXTENSIONS
@@ -154,8 +154,7 @@ def _loss(text):
 
 
 def _unknown_message(kind, name, known):
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    hint = did_you_mean(name, known)
     return f"unknown {kind} {name!r}.{hint} Available: {', '.join(sorted(known))}."
 
 
@@ -228,8 +227,7 @@ def _describe(name, entries):
     if os.path.isfile(os.path.join(name, CONFIG_FILE)):
         return _describe_folder(Path(name))
     known = [*entries, *ARCHITECTURES.names(), *list_backbones()]
-    close = difflib.get_close_matches(name, known, n=3)
-    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    hint = did_you_mean(name, known)
     raise UnknownNameError(
         f"{name!r} is not an architecture, backbone, pretrained checkpoint or checkpoint folder.{hint} "
         "See segzoo list and segzoo list --pretrained."

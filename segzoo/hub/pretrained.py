@@ -5,7 +5,6 @@ The folder holds config.json (the `segzoo.build` arguments plus metadata), the w
 rebuilds the model from config.json and reads the weights: nothing is unpickled.
 """
 
-import difflib
 import json
 import math
 import os
@@ -17,6 +16,7 @@ import huggingface_hub
 import keras
 import numpy as np
 
+from segzoo._names import did_you_mean
 from segzoo.backbones import get_backbone_spec
 from segzoo.errors import (
     AccessDeniedError,
@@ -341,8 +341,7 @@ def _repo_checkpoint(repo_id, revision, files, options):
 
 
 def _unknown_source_message(source, entries):
-    close = difflib.get_close_matches(source, list(entries), n=3)
-    hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+    hint = did_you_mean(source, entries)
     names = ", ".join(sorted(entries)) or "none"
     return (
         f"{source!r} is not a local folder, not a name in the manifest (names: {names}), and not a "

@@ -1,11 +1,11 @@
 """`SegmentationModel`: a functional keras.Model whose config is the builder's arguments."""
 
-import difflib
 import inspect
 import re
 
 import keras
 
+from segzoo._names import did_you_mean
 from segzoo.backbones import get_backbone_spec
 from segzoo.errors import ConfigError, InputShapeError, UnknownNameError
 from segzoo.models._spec import ARCHITECTURES
@@ -227,8 +227,7 @@ def unknown_object_error(error, where, fix=None):
         if key.startswith("segzoo>") and isinstance(value, type)
         and issubclass(value, (keras.losses.Loss, keras.metrics.Metric))
     )
-    close = difflib.get_close_matches(name, segzoo_names, n=3)
-    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    hint = did_you_mean(name, segzoo_names)
     fix = fix or (
         "Load the file without compiling (keras.saving.load_model(path, compile=False)) and call "
         "model.compile(...) with an existing loss, or install the segzoo version that saved it."
