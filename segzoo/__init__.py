@@ -1,5 +1,6 @@
 """segzoo: a Keras 3 model zoo for semantic image segmentation."""
 
+from segzoo._version import __version__
 from segzoo import backbones, callbacks, data, datasets, errors, losses, metrics
 from segzoo.batchnorm import recalibrate_batchnorm
 from segzoo.data import class_weights
@@ -9,8 +10,6 @@ from segzoo.finetune import freeze_encoder, replace_head, unfreeze_encoder
 from segzoo.models import SegmentationModel, build, list_architectures
 from segzoo import hub
 from segzoo.hub import from_pretrained, push_to_hub, save_pretrained
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SegmentationModel",

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 import segzoo
+from segzoo._version import __version__
 from segzoo import _plots
 from segzoo._names import did_you_mean
 from segzoo.backbones import get_backbone_spec, list_backbones
@@ -90,7 +91,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser():
     parser = _Parser(prog="segzoo", description="A Keras 3 model zoo for semantic segmentation.")
-    parser.add_argument("--version", action="version", version=f"segzoo {segzoo.__version__}")
+    parser.add_argument("--version", action="version", version=f"segzoo {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_list, _add_info, _add_train, _add_evaluate, _add_predict, _add_pull,
                 _add_export, _add_hub):

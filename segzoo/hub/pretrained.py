@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from segzoo._names import did_you_mean
+from segzoo._version import __version__
 from segzoo.backbones import get_backbone_spec
 from segzoo.errors import (
     AccessDeniedError,
@@ -92,12 +93,10 @@ def _save_model_weights(model, path):
 
 
 def _metadata(model, class_names, metrics, dataset, license):
-    import segzoo  # the package version; imported here because segzoo imports this module
-
     metadata = {
         "class_names": _class_names(model, class_names),
         "preprocessing": get_backbone_spec(model.backbone).preprocessing,
-        "segzoo_version": segzoo.__version__,
+        "segzoo_version": __version__,
         "keras_version": keras.__version__,
         "dataset": dataset,
         "metrics": _metrics(metrics),
