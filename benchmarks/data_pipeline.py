@@ -420,10 +420,10 @@ def pieces(pairs, args, repeats):
 
 def rearranged_variants(images_dir, masks_dir, args):
     """Copies of from_folders' pipeline (its own reader) with order or parallelism changed."""
-    from segzoo.data.folders import _reader
+    from segzoo.data.folders import pair_reader
 
     pairs = segzoo.data.pair_files(images_dir, masks_dir)
-    read = _reader((args.target, args.target), NUM_CLASSES, "index", None, "stretch",
+    read = pair_reader((args.target, args.target), NUM_CLASSES, "index", None, "stretch",
                    "bilinear", None)
 
     def paths():

@@ -12,6 +12,7 @@ from segzoo import hub
 from segzoo.hub import from_pretrained, push_to_hub, save_pretrained
 
 __all__ = [
+    "__version__",
     "SegmentationModel",
     "backbones",
     "build",

@@ -7,7 +7,7 @@ import numpy as np
 
 from segzoo import metrics
 from segzoo.errors import ConfigError, DataError
-from segzoo.losses._checks import sparse_label_problem
+from segzoo.core.labels import label_problem, scored_by_predictions
 from segzoo.models.heads import check_from_logits, check_mode, head_reading
 
 
@@ -139,7 +139,8 @@ def _check_labels(y, prediction, classes, ignore_index, index):
     sparse = labels.ndim == prediction.ndim - 1 or (labels.ndim == prediction.ndim and labels.shape[-1] == 1)
     if not sparse or labels.dtype.kind not in "iuf":
         return
-    problem = sparse_label_problem(f"Batch {index} of the data", labels, classes, ignore_index)
+    problem = label_problem(f"Batch {index} of the data", labels, classes, ignore_index,
+                            scored_by_predictions(prediction.shape[-1]))
     if problem:
         raise DataError(problem)
 

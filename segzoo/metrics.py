@@ -16,9 +16,9 @@ import keras
 from keras import ops
 
 from segzoo._options import reject_unknown_options
+from segzoo.core.replicas import global_sum
+from segzoo.core.targets import prepare, resolve_mode
 from segzoo.errors import ConfigError
-from segzoo.losses._replicas import global_sum
-from segzoo.losses._stats import prepare, resolve_mode
 
 AVERAGES = ("macro", None)
 

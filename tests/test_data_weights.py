@@ -4,7 +4,7 @@ import tensorflow as tf
 
 import segzoo
 from segzoo.data import with_sample_weights
-from segzoo.errors import ConfigError
+from segzoo.errors import ConfigError, DataError
 
 # Two 2x2 masks: class 0 has 5 pixels (in both images), class 1 one pixel (image 0),
 # class 2 two pixels (image 1); 8 pixels in all, 3 classes.
@@ -47,7 +47,7 @@ def test_ignored_and_unseen_classes():
 
 
 def test_out_of_range_label_names_the_fix():
-    with pytest.raises(ConfigError, match="label 255, outside 0..2.*ignore_index"):
+    with pytest.raises(DataError, match=r"A mask of source holds labels 255 outside 0..2 \(num_classes=3\).*ignore_index=255"):
         segzoo.class_weights(np.where(MASKS == 2, 255, MASKS), 3)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from segzoo import losses
-from segzoo.losses import _replicas
+from segzoo.core import replicas as _replicas
 
 HERE = Path(__file__).resolve().parent
 TOLERANCE = 1e-5  # relative where a value exceeds 1, absolute below

@@ -8,8 +8,9 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
+from segzoo.core.labels import label_problem
 from segzoo.data.weights import check_pairs
-from segzoo.errors import ConfigError
+from segzoo.errors import ConfigError, DataError
 
 
 def boundary_weights(mask, w0=10, sigma=5, class_weights=None, ignore_index=None):
@@ -155,17 +156,10 @@ def _one_image(labels, w0, sigma, table, ignore_index):
 def _check_labels(labels, table, ignore_index):
     if not labels.size:
         return
-    low, high = labels.min(), labels.max()
-    if low < 0:
-        raise ConfigError(
-            f"mask holds the negative label {low}. Labels are classes 0..C-1 (0 = background); "
-            "pass ignore_index for the value that marks unlabelled pixels."
-        )
-    if table is not None and high >= len(table):
-        raise ConfigError(
-            f"class_weights has {len(table)} entries but the mask holds label {high}. Give one "
-            f"weight per class 0..{high}, or pass ignore_index if {high} marks unlabelled pixels."
-        )
+    classes = None if table is None else len(table)
+    problem = label_problem("mask", labels, classes, ignore_index, " (one class per class_weights entry)", "class_weights")
+    if problem:
+        raise DataError(problem)
 
 
 def _objects(labels, valid):

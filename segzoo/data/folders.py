@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from segzoo.backbones import get_backbone_spec
+from segzoo.core.labels import assert_labels_in_graph
 from segzoo.data.decode import UNKNOWN_COLOUR, check_mask_format, decode_image, decode_mask
 from segzoo.data.files import pair_files
 from segzoo.data.inspect import scan
@@ -48,7 +49,7 @@ def from_folders(images_dir, masks_dir, image_size, num_classes, mask_format="in
     paths = tf.data.Dataset.from_tensor_slices(([p[0] for p in pairs], [p[1] for p in pairs]))
     if shuffle:
         paths = paths.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
-    read = _reader(size, num_classes, mask_format, palette, resize, interpolation, ignore_index)
+    read = pair_reader(size, num_classes, mask_format, palette, resize, interpolation, ignore_index)
     data = paths.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None or not shuffle)
     if cache:
         data = data.cache() if cache is True else data.cache(cache)
@@ -88,7 +89,7 @@ def preprocessing_function(preprocessing):
     return None  # the backbone normalises raw [0, 255] pixels itself
 
 
-def _reader(size, num_classes, mask_format, palette, resize, interpolation, ignore_index):
+def pair_reader(size, num_classes, mask_format, palette, resize, interpolation, ignore_index):
     def read(image_path, mask_path):
         image = decode_image(image_path)
         mask = decode_mask(mask_path, mask_format, palette)
@@ -107,13 +108,7 @@ def _check_labels(mask, num_classes, ignore_index, path):
     labels = mask if ignore_index is None else tf.where(mask == ignore_index, 0, mask)
     tf.debugging.assert_none_equal(
         labels, UNKNOWN_COLOUR, message=tf.strings.join(["a colour not in the palette in ", path]))
-    tf.debugging.assert_less(
-        tf.reduce_max(labels), num_classes,
-        message=tf.strings.join([
-            "a mask holds a label >= num_classes (", str(num_classes), ") in ", path,
-            ": fix num_classes, or pass ignore_index for the value of unlabelled pixels",
-        ]),
-    )
+    assert_labels_in_graph(mask, num_classes, ignore_index, path)
 
 
 def _resize(image, mask, size, resize, interpolation, ignore_index):

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from segzoo.core.labels import range_message
 from segzoo.data.decode import UNKNOWN_COLOUR, check_mask_format, decode_image, decode_mask
 from segzoo.data.files import check_tiff_support, match_files
 from segzoo.errors import DataError
@@ -141,14 +142,12 @@ def _first_line(error):
 def _label_problem(path, labels, num_classes):
     colours = UNKNOWN_COLOUR in labels
     labels = [label for label in labels if label != UNKNOWN_COLOUR]
-    parts = []
+    if colours and not labels:
+        return f"{_name(path)} holds colours that are not in the palette (add them to palette)"
+    message = range_message(_name(path), np.array(labels), num_classes)
     if colours:
-        parts.append("colours that are not in the palette (add them to palette)")
-    if labels:
-        shown = ", ".join(map(str, labels[:8])) + (", ..." if len(labels) > 8 else "")
-        parts.append(f"labels {shown} outside 0..{num_classes - 1} (fix num_classes, or pass ignore_index "
-                     "for the value that marks unlabelled pixels)")
-    return f"{_name(path)} holds " + " and ".join(parts)
+        message += " It also holds colours that are not in the palette (add them to palette)."
+    return message.removesuffix(".")  # the report ends each problem itself
 
 
 def _name(path):

@@ -4,8 +4,9 @@
 import numpy as np
 import tensorflow as tf
 
-from segzoo.errors import ConfigError
-from segzoo.losses.base import check_class_weights
+from segzoo.core.class_weights import check_class_weights
+from segzoo.core.labels import range_message
+from segzoo.errors import ConfigError, DataError
 
 METHODS = ("inverse_frequency", "median_frequency", "effective_number", "inverse_sqrt")
 
@@ -59,11 +60,8 @@ def _count(source, num_classes, ignore_index):
             if ignore_index is not None:
                 mask = mask[mask != ignore_index]
             if mask.size and (mask.min() < 0 or mask.max() >= num_classes):
-                bad = mask[(mask < 0) | (mask >= num_classes)][0]
-                raise ConfigError(
-                    f"A mask holds label {bad}, outside 0..{num_classes - 1}. Fix num_classes, "
-                    "or pass ignore_index for the value that marks unlabelled pixels."
-                )
+                raise DataError(range_message("A mask of source", np.unique(mask[(mask < 0) | (mask >= num_classes)]),
+                                              num_classes))
             image_counts = np.bincount(mask, minlength=num_classes)
             counts += image_counts
             present_pixels[image_counts > 0] += mask.size

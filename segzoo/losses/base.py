@@ -2,18 +2,18 @@
 
 Keras applies `sample_weight` after `call()` returns, which cannot weigh the pixels
 inside a ratio of sums; so segzoo losses take it in `__call__` and reduce themselves,
-over the global batch when a tf.distribute strategy splits it (see `_replicas`).
+over the global batch when a tf.distribute strategy splits it (see `segzoo.core.replicas`).
 """
 
-import math
 
 import keras
 from keras import ops
 
 from segzoo._options import reject_unknown_options
 from segzoo.errors import ConfigError
-from segzoo.losses._replicas import global_sum, scale_to_replicas, warn_if_local
-from segzoo.losses._stats import MODES, prepare
+from segzoo.core.class_weights import check_class_weights
+from segzoo.core.replicas import global_sum, scale_to_replicas, warn_if_local
+from segzoo.core.targets import MODES, prepare
 
 
 # Keras' reduction values. A segzoo loss's "sample" is an image: "none" gives each image's
@@ -128,18 +128,6 @@ class SegmentationLoss(keras.losses.Loss):
         return Combo.of(self) * factor
 
     __rmul__ = __mul__
-
-
-def check_class_weights(class_weights):
-    if class_weights is None:
-        return None
-    weights = [float(w) for w in class_weights]
-    if any(w < 0 or not math.isfinite(w) for w in weights) or not any(weights):
-        raise ConfigError(
-            f"class_weights must be finite, non-negative and not all zero, got {list(class_weights)}. "
-            "They are aggregated as sum(w_c * L_c) / sum(w_c); use 0 to drop a class."
-        )
-    return weights
 
 
 def weighted_mean(values, weights, per_image=False):

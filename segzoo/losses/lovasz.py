@@ -28,7 +28,7 @@ all-gathers the others' pixels and sorts the whole global batch.
 import keras
 from keras import ops
 
-from segzoo.losses._replicas import global_gather, global_max, global_sum
+from segzoo.core.replicas import global_gather, global_max, global_sum
 from segzoo.losses._stats import safe_ratio
 from segzoo.losses.region import RegionLoss
 

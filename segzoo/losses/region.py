@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from segzoo.errors import ConfigError
-from segzoo.losses._replicas import global_mean
+from segzoo.core.replicas import global_mean
 from segzoo.losses._stats import safe_ratio, soft_stats
 from segzoo.losses.base import SegmentationLoss
 

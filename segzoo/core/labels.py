@@ -1,4 +1,5 @@
-"""Targets checked where they enter a loss or metric: class ids outside the classes (a
+"""Labels checked where they enter a loss, a metric, evaluate or the data pipeline, with
+one message style: class ids outside the classes (a
 label 7 for 4 classes, 255 for unlabelled pixels), binary masks saved as 0/255, values
 that are not whole numbers where class ids are expected (masks resized with bilinear
 interpolation), one-hot or multi-hot targets outside [0, 1].
@@ -16,16 +17,19 @@ from keras import ops
 from segzoo.errors import DataError
 
 
-def check_sparse_labels(labels, classes, ignore_index):
+def check_labels(labels, classes, ignore_index, where="y_true", channels=None):
     """labels: class ids (B, *spatial) in 0..classes - 1 (a binary output's classes are
-    0 and 1), or ignore_index."""
+    0 and 1), or ignore_index. Concrete values raise a DataError naming `where`; in a
+    TensorFlow graph a graph assert stops the step with the same advice. `channels`: the
+    predictions' channel count, when a loss or metric checks the labels it scores."""
     values = _concrete(labels)
     if values is not None:
-        message = sparse_label_problem("y_true", values, classes, ignore_index)
+        scored_by = None if channels is None else scored_by_predictions(channels)
+        message = label_problem(where, values, classes, ignore_index, scored_by)
         if message:
             raise DataError(message)
     elif _tensorflow_graph(labels):
-        _assert_in_graph(labels, classes, ignore_index)
+        assert_labels_in_graph(labels, classes, ignore_index, where)
 
 
 def check_dense_targets(targets):
@@ -43,8 +47,9 @@ def check_dense_targets(targets):
         tf.debugging.Assert(inside, [dense_target_message(None, None), tf.reduce_min(targets), tf.reduce_max(targets)])
 
 
-def sparse_label_problem(where, values, classes, ignore_index):
-    """What is wrong with `values` as class ids (a message naming `where`), else None."""
+def label_problem(where, values, classes, ignore_index=None, scored_by=None, limit="num_classes"):
+    """What is wrong with `values` as class ids 0..classes - 1 (a message naming `where`),
+    else None. classes=None checks only that the ids are whole and not negative."""
     values = np.asarray(values)
     if ignore_index is not None:
         values = values[values != ignore_index]
@@ -52,25 +57,33 @@ def sparse_label_problem(where, values, classes, ignore_index):
         fractional = values[np.isfinite(values) & (values != np.round(values))]
         if fractional.size or not np.all(np.isfinite(values)):
             return fractional_message(where, fractional[:1].tolist() or ["nan"])
-    bad = np.unique(values[(values < 0) | (values >= classes)])
+    outside = values < 0 if classes is None else (values < 0) | (values >= classes)
+    bad = np.unique(values[outside])
     if bad.size:
-        return range_message(where, bad, classes)
+        return range_message(where, bad, classes, scored_by, limit)
     return None
 
 
-def range_message(where, bad, classes):
+def range_message(where, bad, classes, scored_by=None, limit="num_classes"):
+    """The one message for class ids outside 0..classes - 1 (bad: sorted NumPy values).
+    scored_by says where the classes come from (default: the `limit` option's value)."""
     shown = ", ".join(_number(v) for v in bad[:8].tolist()) + (", ..." if bad.size > 8 else "")
     largest = _number(bad[-1].item())
-    message = (
-        f"{where} holds labels {shown} outside 0..{classes - 1}, the classes the "
-        f"{'1-channel (binary)' if classes == 2 else f'{classes}-channel'} predictions score. Fix the "
-        f"masks or the model's num_classes, or pass ignore_index={largest} if that value marks "
-        "unlabelled pixels."
-    )
+    if classes is None:
+        message = f"{where} holds labels {shown}: class ids are 0, 1, 2, ... (0 = background). Fix the masks"
+    else:
+        scored_by = scored_by or f" ({limit}={classes})"
+        message = f"{where} holds labels {shown} outside 0..{classes - 1}{scored_by}. Fix the masks or {limit}"
+    message += f", or pass ignore_index={largest} if that value marks unlabelled pixels."
     if classes == 2 and bad[-1] == 255:
-        message += (" A 1-channel output scores 0 (background) and 1 (foreground): masks saved as 0/255 "
+        message += (" A binary output scores 0 (background) and 1 (foreground): masks saved as 0/255 "
                     "need mask / 255 (or mask > 0).")
     return message
+
+
+def scored_by_predictions(channels):
+    """range_message's scored_by for labels a loss or metric scores against predictions."""
+    return f", the classes the {'1-channel (binary)' if channels == 1 else f'{channels}-channel'} predictions score"
 
 
 def fractional_message(where, examples):
@@ -128,7 +141,8 @@ def _tensorflow_graph(tensor):
     return tf.is_tensor(tensor) and not tf.executing_eagerly()
 
 
-def _assert_in_graph(labels, classes, ignore_index):
+def assert_labels_in_graph(labels, classes, ignore_index, where):
+    """A TensorFlow graph assert for check_labels; `where` may be a string tensor (a path)."""
     import tensorflow as tf
 
     labels = tf.convert_to_tensor(labels)
@@ -137,11 +151,13 @@ def _assert_in_graph(labels, classes, ignore_index):
     good = inside | ~valid
     if labels.dtype.is_floating:
         good &= (labels == tf.round(labels)) | ~valid
-    message = (
-        f"y_true holds labels that are not class ids 0..{classes - 1} (or ignore_index={ignore_index}): "
-        "fix the masks or the model's num_classes, pass ignore_index for the value that marks unlabelled "
+    message = tf.strings.join([
+        where,
+        f" holds labels that are not class ids 0..{classes - 1}"
+        f"{'' if ignore_index is None else f' (or ignore_index={ignore_index})'}: "
+        "fix the masks or num_classes, pass ignore_index for the value that marks unlabelled "
         "pixels, divide 0/255 binary masks by 255, and resize masks with nearest-neighbour "
-        "interpolation. The smallest and largest labels:"
-    )
+        "interpolation. The smallest and largest labels:",
+    ])
     kept = tf.where(valid, labels, tf.zeros_like(labels))
     tf.debugging.Assert(tf.reduce_all(good), [message, tf.reduce_min(kept), tf.reduce_max(kept)])
