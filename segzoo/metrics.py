@@ -31,6 +31,8 @@ def _register(cls):
 
 
 class ConfusionMatrixMetric(keras.metrics.Metric):
+    default_name = None  # each score's name in Keras' logs when none is given
+
     def __init__(
         self,
         num_classes,
@@ -45,7 +47,7 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
         **unknown,
     ):
         reject_unknown_options(self, unknown, ConfusionMatrixMetric)
-        super().__init__(name=name, dtype=dtype)
+        super().__init__(name=name or self.default_name, dtype=dtype)
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ConfigError(f"num_classes must be the number of output channels (>= 1), got {num_classes!r}.")
         if average not in AVERAGES:
@@ -180,8 +182,7 @@ def recall_score(tp, fn):
 class IoU(ConfusionMatrixMetric):
     """TP / (TP + FP + FN) per class; the mean is mIoU."""
 
-    def __init__(self, num_classes, name="iou", **kwargs):
-        super().__init__(num_classes, name=name, **kwargs)
+    default_name = "iou"
 
     def per_class(self):
         tp, fp, fn, _ = self.counts()
@@ -192,8 +193,10 @@ class IoU(ConfusionMatrixMetric):
 class Dice(ConfusionMatrixMetric):
     """F-beta per class: (1 + b²) TP / ((1 + b²) TP + b² FN + FP); beta=1 is Dice / F1."""
 
-    def __init__(self, num_classes, beta=1.0, name="dice", **kwargs):
-        super().__init__(num_classes, name=name, **kwargs)
+    default_name = "dice"
+
+    def __init__(self, num_classes, beta=1.0, **kwargs):
+        super().__init__(num_classes, **kwargs)
         if beta <= 0:
             raise ConfigError(f"beta must be > 0, got {beta}.")
         self.beta = float(beta)
@@ -208,8 +211,9 @@ class Dice(ConfusionMatrixMetric):
 
 @_register
 class Precision(ConfusionMatrixMetric):
-    def __init__(self, num_classes, name="precision", **kwargs):
-        super().__init__(num_classes, name=name, **kwargs)
+    """TP / (TP + FP) per class: the share of the pixels predicted as a class that are it."""
+
+    default_name = "precision"
 
     def per_class(self):
         tp, fp, _, _ = self.counts()
@@ -218,8 +222,9 @@ class Precision(ConfusionMatrixMetric):
 
 @_register
 class Recall(ConfusionMatrixMetric):
-    def __init__(self, num_classes, name="recall", **kwargs):
-        super().__init__(num_classes, name=name, **kwargs)
+    """TP / (TP + FN) per class: the share of a class's pixels that are found."""
+
+    default_name = "recall"
 
     def per_class(self):
         tp, _, fn, _ = self.counts()
@@ -231,8 +236,7 @@ class PixelAccuracy(ConfusionMatrixMetric):
     """Share of (weighted, not ignored) pixels whose class is right; per channel for
     multilabel outputs. The macro average over classes is the mean class accuracy."""
 
-    def __init__(self, num_classes, name="pixel_accuracy", **kwargs):
-        super().__init__(num_classes, name=name, **kwargs)
+    default_name = "pixel_accuracy"
 
     def per_class(self):
         tp, fp, fn, tn = self.counts()

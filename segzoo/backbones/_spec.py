@@ -20,8 +20,13 @@ class BackboneSpec:
     build: Callable
     strides: tuple
     preprocessing: str
-    pretrained: bool
+    pretrained: bool = True
     options: tuple = ()
 
 
 BACKBONES = Registry("backbone")
+
+
+def register_backbone(name, build, strides, preprocessing, **fields):
+    """Registers BackboneSpec(name, build, strides, preprocessing, **fields) under `name`."""
+    return BACKBONES.register(name, BackboneSpec(name, build, tuple(strides), preprocessing, **fields))

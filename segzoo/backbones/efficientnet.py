@@ -6,7 +6,7 @@ import functools
 from keras import applications
 
 from segzoo.backbones._applications import build_application_encoder
-from segzoo.backbones._spec import BACKBONES, BackboneSpec
+from segzoo.backbones._spec import register_backbone
 
 _V1_SKIPS = {
     2: "block2a_expand_activation",
@@ -31,16 +31,8 @@ def _v2_skips(variant):
 
 
 def _register(name, application, skips, **options):
-    BACKBONES.register(
-        name,
-        BackboneSpec(
-            name=name,
-            build=functools.partial(build_application_encoder, application, skips, **options),
-            strides=tuple(skips),
-            preprocessing="none",
-            pretrained=True,
-        ),
-    )
+    build = functools.partial(build_application_encoder, application, skips, **options)
+    register_backbone(name, build, skips, "none")
 
 
 # The ImageNet standard deviations Keras divides by (after a Normalization layer whose

@@ -3,7 +3,7 @@
 from keras import applications
 
 from segzoo.backbones._applications import build_application_encoder
-from segzoo.backbones._spec import BACKBONES, BackboneSpec
+from segzoo.backbones._spec import register_backbone
 
 SKIPS = {
     2: "block_1_expand_relu",
@@ -18,14 +18,4 @@ def _build(input_shape, weights, max_stride, alpha=1.0):
         applications.MobileNetV2, SKIPS, input_shape, weights, max_stride, alpha=alpha
     )
 
-BACKBONES.register(
-    "mobilenetv2",
-    BackboneSpec(
-        name="mobilenetv2",
-        build=_build,
-        strides=tuple(SKIPS),
-        preprocessing="tf",
-        pretrained=True,
-        options=("alpha",),
-    ),
-)
+register_backbone("mobilenetv2", _build, SKIPS, "tf", options=("alpha",))

@@ -6,7 +6,7 @@ by default, doubles the width. Features are keyed by stride, including stride 1.
 
 import keras
 
-from segzoo.backbones._spec import BACKBONES, BackboneSpec
+from segzoo.backbones._spec import register_backbone
 from segzoo.errors import ConfigError
 from segzoo import blocks
 
@@ -77,14 +77,7 @@ def _residual_level(x, width, index, convs):
     return x
 
 
-BACKBONES.register(
-    "none",
-    BackboneSpec(
-        name="none",
-        build=_build,
-        strides=(1, 2, 4, 8, 16, 32),
-        preprocessing="none",
-        pretrained=False,
-        options=("encoder_filters", "encoder_convs", "encoder_block"),
-    ),
+register_backbone(
+    "none", _build, (1, 2, 4, 8, 16, 32), "none", pretrained=False,
+    options=("encoder_filters", "encoder_convs", "encoder_block"),
 )

@@ -19,9 +19,9 @@ class ArchitectureSpec:
 
     name: str
     decode: Callable
-    default_filters: tuple
-    head_upsamples: bool
-    encoder_block: str
+    default_filters: tuple = (256, 128, 64, 32, 16)
+    head_upsamples: bool = False
+    encoder_block: str = "conv"
     options: tuple = ()
 
     def stages(self, depth):
@@ -29,3 +29,8 @@ class ArchitectureSpec:
 
 
 ARCHITECTURES = Registry("architecture")
+
+
+def register_architecture(name, decode, **fields):
+    """Registers ArchitectureSpec(name, decode, **fields) under `name`."""
+    return ARCHITECTURES.register(name, ArchitectureSpec(name, decode, **fields))

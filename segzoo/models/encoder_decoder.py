@@ -6,7 +6,7 @@ from keras import layers
 
 from segzoo.errors import ConfigError
 from segzoo import blocks
-from segzoo.models._spec import ARCHITECTURES, ArchitectureSpec
+from segzoo.models._spec import register_architecture
 
 
 def decode(features, depth, decoder_filters, dropout=0.0):
@@ -24,14 +24,6 @@ def decode(features, depth, decoder_filters, dropout=0.0):
     return x
 
 
-ARCHITECTURES.register(
-    "encoder_decoder",
-    ArchitectureSpec(
-        name="encoder_decoder",
-        decode=decode,
-        default_filters=(512, 256, 128, 64),
-        head_upsamples=True,
-        encoder_block="conv",
-        options=("dropout",),
-    ),
+register_architecture(
+    "encoder_decoder", decode, default_filters=(512, 256, 128, 64), head_upsamples=True, options=("dropout",)
 )

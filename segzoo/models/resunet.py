@@ -2,7 +2,7 @@
 the encoder too when backbone="none"."""
 
 from segzoo import blocks
-from segzoo.models._spec import ARCHITECTURES, ArchitectureSpec
+from segzoo.models._spec import register_architecture
 from segzoo.models.unet import check_upsampling, upsample_and_join
 
 
@@ -16,14 +16,4 @@ def decode(features, depth, decoder_filters, upsampling="bilinear"):
     return x
 
 
-ARCHITECTURES.register(
-    "resunet",
-    ArchitectureSpec(
-        name="resunet",
-        decode=decode,
-        default_filters=(256, 128, 64, 32, 16),
-        head_upsamples=False,
-        encoder_block="residual",
-        options=("upsampling",),
-    ),
-)
+register_architecture("resunet", decode, encoder_block="residual", options=("upsampling",))

@@ -2,7 +2,7 @@
 
 from segzoo.errors import ConfigError
 from segzoo import blocks
-from segzoo.models._spec import ARCHITECTURES, ArchitectureSpec
+from segzoo.models._spec import register_architecture
 
 
 def check_upsampling(upsampling):
@@ -38,14 +38,4 @@ def upsample_and_join(x, features, stride, upsampling, width, name):
     return x
 
 
-ARCHITECTURES.register(
-    "unet",
-    ArchitectureSpec(
-        name="unet",
-        decode=decode,
-        default_filters=(256, 128, 64, 32, 16),
-        head_upsamples=False,
-        encoder_block="conv",
-        options=("upsampling",),
-    ),
-)
+register_architecture("unet", decode, options=("upsampling",))
