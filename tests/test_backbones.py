@@ -1,7 +1,7 @@
 """Every backbone yields features at the strides it claims; encoder weights from a
 file land exactly; 1- and N-channel inputs adapt the first convolution."""
 
-import time
+from unittest import mock
 
 import h5py
 import keras
@@ -120,17 +120,23 @@ def test_one_channel_efficientnet_adapts_its_normalization(tmp_path):
     np.testing.assert_allclose(adapted.get_weights()[0], [3.0])
 
 
-def test_imagenet_without_network_fails_fast_with_a_way_out(monkeypatch, tmp_path):
+def test_imagenet_without_network_fails_at_once_with_a_way_out(monkeypatch, tmp_path):
+    """One download attempt, then a WeightsError naming the file to fetch by hand: no retry
+    loop (counted through the real get_file, which Keras' MobileNetV2 calls to download)."""
     # Point the download at a closed loopback port: no test may reach the internet.
     from keras.src.applications import mobilenet_v2
 
     monkeypatch.setattr(mobilenet_v2, "BASE_WEIGHT_PATH", "http://127.0.0.1:9/weights/")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    started = time.monotonic()
+    get_file = mock.Mock(wraps=mobilenet_v2.file_utils.get_file)
+    monkeypatch.setattr(mobilenet_v2.file_utils, "get_file", get_file)
     with pytest.raises(WeightsError) as error:
         segzoo.build("unet", backbone="mobilenetv2", input_shape=(SIZE, SIZE, 3), encoder_weights="imagenet")
-    assert time.monotonic() - started < 30  # a guard against retry loops, not a speed goal
+    assert get_file.call_count == 1, get_file.call_args_list
+    url = get_file.call_args.args[1] if len(get_file.call_args.args) > 1 else get_file.call_args.kwargs["origin"]
+    assert url.startswith("http://127.0.0.1:9/weights/")
     message = str(error.value)
+    assert message.startswith("Could not download the ImageNet weights of MobileNetV2 from http://127.0.0.1:9/")
     assert "encoder_weights='/path/to/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_" in message
     assert "no_top.h5'" in message and "encoder_weights=None" in message
 
@@ -141,6 +147,11 @@ def test_missing_weights_file(tmp_path):
                      encoder_weights=tmp_path / "nope.h5")
 
 
+# Keras (saving_lib._load_container_state) warns once per nested container whose layers it
+# could not load: with a MobileNetV2 file in a ResNet50 every layer fails, so each of the
+# ~100 `_operations_by_depth` containers warns before the load raises (and segzoo turns that
+# into the WeightsError below). Expected for a file of another backbone; ignore exactly that.
+@pytest.mark.filterwarnings("ignore:Skipping nested container at '_operations_by_depth/:UserWarning")
 def test_weights_file_of_another_backbone(mobilenet_file):
     _, path = mobilenet_file
     with pytest.raises(WeightsError, match="ResNet50"):

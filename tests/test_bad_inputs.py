@@ -4,11 +4,16 @@ words of its message that name the problem and the fix.
 One table per area: build, losses, metrics, class weights, data, evaluate, hub, CLI.
 Many cases are also tested where their code is tested (test_errors.py, test_losses.py,
 test_data_*.py, test_hub_*.py, test_cli.py); here they stand together, one line each.
-Every case is cheap: 32x32 inputs, backbone="none", 2 filters, no training.
+Every case is cheap: 32x32 inputs, backbone="none", 2 filters, no training, no network
+(hub cases replace hf_hub_download by a mock raising huggingface_hub's own errors).
+Every error class segzoo raises has at least one case (test_every_error_segzoo_raises_has_a_case).
 """
 
+import ast
 import functools
+import inspect as pyinspect
 import json
+import os
 import shutil
 import zipfile
 from unittest import mock
@@ -17,21 +22,36 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from huggingface_hub import errors as hf_errors
 
 import segzoo
-from segzoo import cli, losses, metrics
+from segzoo import cli, errors, losses, metrics
 from segzoo.data import from_folders, inspect, with_sample_weights
 from segzoo.errors import (
+    AccessDeniedError,
     CheckpointError,
     ConfigError,
     DataError,
+    DownloadError,
+    HubError,
+    HubFileNotFoundError,
     InputShapeError,
+    IntegrityError,
     KerasVersionError,
     ManifestError,
+    NotCachedError,
+    RepoNotFoundError,
+    RevisionNotFoundError,
     UnknownNameError,
     WeightsError,
 )
+from segzoo.hub.download import download_file, verify_file
 from segzoo.hub.manifest import check_entry, load_manifest
+
+try:  # the HTTP client huggingface_hub's errors carry a response of
+    import httpx2 as httpx
+except ImportError:  # older huggingface_hub
+    import httpx
 
 SIZE = 32
 
@@ -209,6 +229,29 @@ def build(**arguments):
     if arguments["backbone"] == "none":
         arguments.setdefault("encoder_filters", 2)
     return lambda _: segzoo.build(**arguments)
+
+
+def hub_refuses(error):
+    """download_file when huggingface_hub raises `error` (no network: hf_hub_download is
+    replaced; what is tested is segzoo's translation into its own error and message)."""
+    with mock.patch("huggingface_hub.hf_hub_download", side_effect=error):
+        return download_file("segzoo/tiny", "model.weights.h5", "a" * 40)
+
+
+def http(error_class, status):
+    response = httpx.Response(status, request=httpx.Request("GET", "https://hub.invalid/segzoo/tiny"))
+    return error_class(f"HTTP {status}", response=response)
+
+
+def offline(call):
+    with mock.patch.dict(os.environ, {"HF_HUB_OFFLINE": "1"}):
+        return call()
+
+
+def tampered(root):
+    """verify_file on a file whose bytes differ from the manifest's sha256 (same size)."""
+    path = _write(root / "tampered.bin", "abcd")
+    return verify_file(path, {"sha256": "0" * 64, "size": 4}, "segzoo/tiny", "tampered.bin")
 
 
 # (id, call(inputs), exception, fragments of the message: what was wrong, and the fix)
@@ -391,6 +434,24 @@ CASES = [
      ["is not valid JSON", "Regenerate it with write_manifest"]),
     ("manifest: entry without files", lambda i: check_entry("tiny", {k: v for k, v in i.entry().items() if k != "files"}),
      ManifestError, ["lacks files", "Regenerate it with segzoo.hub.manifest_entry"]),
+    # ---------------------------------------------------------------- hub downloads and pushes
+    ("hub: offline and not cached", lambda i: download_file(
+        "segzoo/tiny", "model.weights.h5", "a" * 40, cache_dir=i.root / "empty_cache", local_files_only=True),
+     NotCachedError, ["is not in the cache and downloads are off", "local_files_only=False"]),
+    ("hub: repository not found", lambda _: hub_refuses(http(hf_errors.RepositoryNotFoundError, 404)),
+     RepoNotFoundError, ["Repository 'segzoo/tiny' not found", "if it is private, pass token="]),
+    ("hub: revision not found", lambda _: hub_refuses(http(hf_errors.RevisionNotFoundError, 404)),
+     RevisionNotFoundError, [f"Revision {'a' * 40!r} not found in segzoo/tiny", "40-hex commit hash"]),
+    ("hub: file not in the repository", lambda _: hub_refuses(http(hf_errors.RemoteEntryNotFoundError, 404)),
+     HubFileNotFoundError, ["model.weights.h5 not found in segzoo/tiny", "Is this a segzoo checkpoint"]),
+    ("hub: gated repository", lambda _: hub_refuses(http(hf_errors.GatedRepoError, 403)),
+     AccessDeniedError, ["segzoo/tiny is gated", "accept its conditions", "token="]),
+    ("hub: connection dropped", lambda _: hub_refuses(ConnectionError("reset by peer")),
+     DownloadError, ["The connection failed while downloading model.weights.h5", "reset by peer", "retry"]),
+    ("hub: downloaded file differs from the manifest", lambda i: tampered(i.root), IntegrityError,
+     ["tampered.bin from segzoo/tiny has sha256", "but the manifest says 0000", "the copy was removed"]),
+    ("hub: push while offline", lambda i: offline(lambda: segzoo.hub.push_to_hub(i.checkpoint, "segzoo/tiny")),
+     HubError, ["HF_HUB_OFFLINE is set: pushing needs the network", "Unset HF_HUB_OFFLINE"]),
 ]
 
 
@@ -407,6 +468,8 @@ def _corrupt_keras(root):
 def test_bad_input(inputs, call, error, fragments):
     with pytest.raises(error) as raised:
         call(inputs)
+    # The very class, not a subclass: test_every_error_segzoo_raises_has_a_case relies on it.
+    assert type(raised.value) is error, f"{type(raised.value).__name__} raised, the case expects {error.__name__}"
     message = str(raised.value)
     for fragment in fragments:
         assert fragment in message, f"{fragment!r} not in {message!r}"
@@ -470,6 +533,32 @@ def test_a_new_logits_head_gets_the_recorded_loss_with_from_logits(inputs):
     assert segzoo.from_pretrained(folder, compile=True).loss.losses[0].from_logits is False
 
 
-def test_the_catalogue_covers_at_least_30_bad_inputs():
-    assert len(CASES) + len(CLI_CASES) >= 30
-    assert len({case[0] for case in CASES}) == len(CASES)
+def errors_segzoo_raises():
+    """The classes of segzoo.errors that some module of segzoo instantiates (read from the
+    source with ast: a call `SomeError(...)`), so a pure base class is left out and a new
+    error type counts as soon as the code raises it."""
+    classes = {name for name, value in vars(errors).items()
+               if pyinspect.isclass(value) and issubclass(value, errors.SegzooError)}
+    package = os.path.dirname(segzoo.__file__)
+    raised = set()
+    for folder, _, files in os.walk(package):
+        for file_name in files:
+            if file_name.endswith(".py"):
+                with open(os.path.join(folder, file_name), encoding="utf-8") as handle:
+                    tree = ast.parse(handle.read())
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Call):
+                        name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                        if name in classes:
+                            raised.add(name)
+    return raised
+
+
+def test_every_error_segzoo_raises_has_a_case():
+    """A new kind of user error (a new class in segzoo.errors that the code raises) must come
+    with its bad-input case here; test_bad_input checks each case raises exactly its class."""
+    raised = errors_segzoo_raises()
+    assert {"ConfigError", "HubError", "DownloadError"} <= raised  # the scan itself finds calls
+    covered = {case[2].__name__ for case in CASES}
+    missing = sorted(raised - covered)
+    assert not missing, f"segzoo raises {missing} but no case in CASES does"

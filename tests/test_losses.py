@@ -44,8 +44,6 @@ TABLE = [
     # "square": w = 1, 1, 1/4: num = 2 (4/3 + 1/3) = 10/3; den = 13/3 + 11/12 = 63/12
     (losses.GeneralizedDice(weighting="square", smooth=0), 1 - (10 / 3) / (63 / 12)),
     (losses.CrossEntropy(), -np.log(2 / 3)),
-    # Class-weighted CE is the weighted mean over pixels: (1 + 0 + 2 + 2) * -log(2/3) / 5.
-    (losses.CrossEntropy(class_weights=[1, 0, 2]), -np.log(2 / 3)),
     (losses.CrossEntropy(label_smoothing=0.3), -(0.8 * np.log(2 / 3) + 0.2 * np.log(1 / 6))),
     (losses.Focal(gamma=2), -((1 / 3) ** 2) * np.log(2 / 3)),
     (losses.Focal(gamma=0), -np.log(2 / 3)),
@@ -58,6 +56,27 @@ TABLE = [
 @pytest.mark.parametrize("loss, expected", TABLE, ids=[f"{i}-{type(c[0]).__name__}" for i, c in enumerate(TABLE)])
 def test_hand_computed_values(loss, expected):
     assert value(loss, LABELS, PROBS) == pytest.approx(expected, abs=1e-6)
+
+
+# Class-weighted CE on pixels whose losses differ (in TABLE every pixel has -log(2/3), so
+# any weighting would give the same value). Classes [[0, 1], [2, 2]], the true class gets
+# 0.5, 0.25, 0.8, 0.4 and the others share the rest; class_weights [1, 0.5, 2].
+WEIGHTED_CE_PROBS = np.array([[[[0.5, 0.25, 0.25], [0.375, 0.25, 0.375]],
+                               [[0.1, 0.1, 0.8], [0.3, 0.3, 0.4]]]], "float32")
+
+
+def test_class_weighted_cross_entropy_is_the_weighted_mean_over_pixels():
+    # Pixel losses -log p: 0.693147, 1.386294, 0.223144, 0.916291; pixel weights 1, 0.5, 2, 2.
+    # sum(w l) / sum(w) = (0.693147 + 0.693147 + 0.446287 + 1.832581) / 5.5 = 3.665162 / 5.5
+    expected = 3.665162 / 5.5  # 0.666393
+    assert expected == pytest.approx(
+        (-np.log(0.5) - 0.5 * np.log(0.25) - 2 * np.log(0.8) - 2 * np.log(0.4)) / 5.5, abs=1e-6)
+    got = value(losses.CrossEntropy(class_weights=[1, 0.5, 2]), LABELS, WEIGHTED_CE_PROBS)
+    assert got == pytest.approx(expected, abs=1e-6)
+    # Wrong weightings land far outside that tolerance: the unweighted mean 3.218876 / 4,
+    # sum(w l) over the pixel count 3.665162 / 4, the class-weighted mean of class means.
+    for wrong in (3.218876 / 4, 3.665162 / 4, (0.693147 + 0.5 * 1.386294 + 2 * (0.223144 + 0.916291) / 2) / 3.5):
+        assert abs(wrong - expected) > 0.05
 
 
 # Binary: truth [1, 0, 0, 1], p [0.8, 0.2, 0.6, 0.4]: TP 1.2, FP 0.8, FN 0.8.
