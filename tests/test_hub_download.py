@@ -23,7 +23,7 @@ from segzoo.errors import (
     RevisionNotFoundError,
     UnpinnedRevisionWarning,
 )
-from segzoo.hub import pretrained
+from segzoo.hub import load
 
 REPO = "segzoo/tiny-unet"
 WEIGHTS = "model.weights.h5"
@@ -74,13 +74,13 @@ def hub(checkpoint, local_hub, tmp_path, monkeypatch):
 def loads(monkeypatch):
     """How many times a model was built from downloaded files."""
     calls = []
-    original = pretrained._load
+    original = load.rebuild
 
     def counting(*args):
         calls.append(args)
         return original(*args)
 
-    monkeypatch.setattr(pretrained, "_load", counting)
+    monkeypatch.setattr(load, "rebuild", counting)
     return calls
 
 
