@@ -8,14 +8,14 @@ from keras import layers
 
 from segzoo._layers import set_layer_weights
 from segzoo.errors import ConfigError
-from segzoo.models.segmentation_model import SegmentationModel, resolve_activation
+from segzoo.models.segmentation_model import SegmentationModel, check_model, resolve_activation
 
 HEAD_LAYERS = ("head_conv", "head_activation")
 
 
 def freeze_encoder(model):
     """Make the encoder non-trainable; its BatchNorm layers then run in inference mode."""
-    _check_model(model)
+    check_model(model)
     model.encoder.trainable = False
     model.encoder_freeze = True
     return model
@@ -28,7 +28,7 @@ def unfreeze_encoder(model, from_layer=None, freeze_batchnorm=True):
     freeze_batchnorm: keep BatchNorm layers frozen (inference mode), as Keras recommends
     when fine-tuning a pretrained encoder on small batches.
     """
-    _check_model(model)
+    check_model(model)
     encoder = model.encoder
     encoder.trainable = True
     start = _layer_index(encoder, from_layer)
@@ -44,7 +44,7 @@ def replace_head(model, num_classes, activation="auto"):
     trainable flag) copied from `model`. The head conv is fresh when the class count
     changes and kept when only the activation does. activation="auto" picks as `build`
     does: sigmoid for one class, softmax for more; pass "sigmoid" for multi-label."""
-    _check_model(model)
+    check_model(model)
     activation = resolve_activation(num_classes, activation)
     config = {**model.get_config(), "num_classes": num_classes, "activation": activation}
     new_model = SegmentationModel.from_config(config)
@@ -90,10 +90,3 @@ def _layer_index(encoder, from_layer):
             "See [layer.name for layer in model.encoder.layers]."
         )
     return names.index(from_layer)
-
-
-def _check_model(model):
-    if not isinstance(model, SegmentationModel):
-        raise ConfigError(
-            f"Expected a model built by segzoo.build (a SegmentationModel), got {type(model).__name__}."
-        )

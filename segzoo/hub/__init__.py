@@ -2,14 +2,17 @@
 and the pinned weights manifest. See docs/hub.md."""
 
 from segzoo.hub.checkpoint import KERAS_FLOOR
-from segzoo.hub.manifest import MANIFEST_ENV, content_revision, load_manifest, manifest_entry, write_manifest
-from segzoo.hub.pretrained import (
-    check_golden,
-    download_checkpoint,
-    from_pretrained,
-    push_to_hub,
-    save_pretrained,
+from segzoo.hub.golden import check_golden
+from segzoo.hub.load import download_checkpoint, from_pretrained
+from segzoo.hub.manifest import (
+    MANIFEST_ENV,
+    content_revision,
+    load_manifest,
+    manifest_entry,
+    write_manifest,
 )
+from segzoo.hub.push import push_to_hub
+from segzoo.hub.save import save_pretrained
 
 
 def list_pretrained(manifest=None):

@@ -6,7 +6,6 @@ at every call so that a change (in a notebook, in a test) takes effect.
 
 import importlib
 import os
-import re
 from pathlib import Path
 
 import huggingface_hub
@@ -21,9 +20,8 @@ from segzoo.errors import (
     RepoNotFoundError,
     RevisionNotFoundError,
 )
-from segzoo.hub.manifest import file_digest
+from segzoo.hub.manifest import file_digest, is_commit_hash
 
-COMMIT_HASH = re.compile(r"[0-9a-f]{40}")
 _TRUE = {"1", "on", "yes", "true"}
 
 
@@ -35,10 +33,6 @@ def hub_endpoint():
 
 def is_offline():
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
-
-
-def is_commit_hash(revision):
-    return isinstance(revision, str) and COMMIT_HASH.fullmatch(revision) is not None
 
 
 def download_file(repo_id, filename, revision, cache_dir=None, local_files_only=False,
@@ -132,9 +126,9 @@ def hub_error(error, repo_id, filename, revision, offline):
             f"{filename} not found in {at}. Is this a segzoo checkpoint (written by "
             "segzoo.save_pretrained / push_to_hub)? Check the revision."
         )
-    if isinstance(error, hf_errors.HfHubHTTPError) and _status(error) in (401, 403):
+    if isinstance(error, hf_errors.HfHubHTTPError) and http_status(error) in (401, 403):
         return AccessDeniedError(
-            f"The hub refused access to {repo_id} (HTTP {_status(error)}). Pass a valid token=... "
+            f"The hub refused access to {repo_id} (HTTP {http_status(error)}). Pass a valid token=... "
             "(or set HF_TOKEN) that can read this repository."
         )
     if isinstance(error, (hf_errors.LocalEntryNotFoundError, hf_errors.OfflineModeIsEnabled)):
@@ -154,7 +148,7 @@ def hub_error(error, repo_id, filename, revision, offline):
         )
     if isinstance(error, hf_errors.HfHubHTTPError):
         return DownloadError(
-            f"The hub answered HTTP {_status(error)} for {filename} of {at}: {error}. "
+            f"The hub answered HTTP {http_status(error)} for {filename} of {at}: {error}. "
             "If it is a server error (5xx), retry later."
         )
     if isinstance(error, _transport_errors()):
@@ -165,6 +159,6 @@ def hub_error(error, repo_id, filename, revision, offline):
     return None
 
 
-def _status(error):
+def http_status(error):
     response = getattr(error, "response", None)
     return getattr(response, "status_code", None)

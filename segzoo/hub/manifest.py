@@ -75,7 +75,7 @@ def check_entry(name, entry, source="the manifest"):
     if not isinstance(repo_id, str) or repo_id.count("/") != 1:
         raise ManifestError(f"{where}: repo_id must be 'org/name', got {repo_id!r}.")
     revision = entry["revision"]
-    if not isinstance(revision, str) or not COMMIT_HASH.fullmatch(revision):
+    if not is_commit_hash(revision):
         raise ManifestError(
             f"{where}: revision {revision!r} is not a 40-character lowercase commit hash. A branch or "
             "tag can move; pin the commit push_to_hub returned and regenerate the entry with "
@@ -97,6 +97,10 @@ def _check_files(where, files):
             raise ManifestError(f"{where}: {path} needs a 64-hex lowercase sha256, got {sha256!r}.")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise ManifestError(f"{where}: {path} needs a size in bytes (an integer >= 0), got {size!r}.")
+
+
+def is_commit_hash(revision):
+    return isinstance(revision, str) and COMMIT_HASH.fullmatch(revision) is not None
 
 
 def file_digest(path):

@@ -147,6 +147,15 @@ class SegmentationModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
 
+def check_model(model):
+    """Refuse anything but a SegmentationModel: the hub and the fine-tuning helpers read
+    its build arguments and named layers."""
+    if not isinstance(model, SegmentationModel):
+        raise ConfigError(
+            f"Expected a model built by segzoo.build (a SegmentationModel), got {type(model).__name__}."
+        )
+
+
 def resolve_activation(num_classes, activation):
     """activation="auto": sigmoid for one class (binary), softmax for two or more (one
     class per pixel); multi-label outputs ask for "sigmoid" explicitly."""
