@@ -30,7 +30,7 @@ def predict(model, images, *, batch_size=8, threshold=0.5, return_probabilities=
         raise ConfigError(f"threshold must be a probability strictly between 0 and 1, got {threshold!r}.")
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size!r}.")
-    single = isinstance(images, (str, os.PathLike)) or (isinstance(images, np.ndarray) and images.ndim == 3)
+    single = isinstance(images, (str, os.PathLike)) or len(getattr(images, "shape", ())) == 3
     arrays = [_as_image(image) for image in ([images] if single else images)]
     sizes = [_model_size(model, image.shape[:2], input_size) for image in arrays]
     prepare = preprocessing_function(model.backbone)

@@ -93,6 +93,10 @@ def test_predict_batches_same_sizes_and_takes_files(any_size_model, tmp_path):
     tf.io.write_file(str(path), tf.io.encode_png(inputs[0].round().astype(np.uint8)))
     np.testing.assert_array_equal(segzoo.predict(any_size_model, path),
                                   segzoo.predict(any_size_model, inputs[0].round()))
+    batch = tf.constant(np.stack(inputs[:2]))  # a 4-D tensor is a list of images, a 3-D one an image
+    for got, want in zip(segzoo.predict(any_size_model, batch), one_by_one):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(segzoo.predict(any_size_model, batch[0]), one_by_one[0])
 
 
 def test_predict_fixed_size_pretrained_convention_and_probabilities():
