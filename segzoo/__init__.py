@@ -7,9 +7,11 @@ from segzoo.data import class_weights
 from segzoo.evaluation import evaluate
 from segzoo.backbones import list_backbones
 from segzoo.finetune import freeze_encoder, replace_head, unfreeze_encoder
+from segzoo.inference import predict
 from segzoo.models import SegmentationModel, build, list_architectures
 from segzoo import hub
 from segzoo.hub import from_pretrained, push_to_hub, save_pretrained
+from segzoo.training import fit_best
 
 __all__ = [
     "__version__",
@@ -22,6 +24,7 @@ __all__ = [
     "datasets",
     "errors",
     "evaluate",
+    "fit_best",
     "freeze_encoder",
     "from_pretrained",
     "hub",
@@ -29,6 +32,7 @@ __all__ = [
     "list_backbones",
     "losses",
     "metrics",
+    "predict",
     "push_to_hub",
     "recalibrate_batchnorm",
     "replace_head",

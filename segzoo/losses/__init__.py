@@ -5,8 +5,10 @@ from segzoo.losses.combined import Combo
 from segzoo.losses.lovasz import Lovasz
 from segzoo.losses.pixel import BalancedCrossEntropy, CrossEntropy, Focal
 from segzoo.losses.region import Dice, FocalTversky, GeneralizedDice, Jaccard, Tversky
+from segzoo.losses.spec import LOSS_NAMES, from_spec, parse_spec
 
 __all__ = [
+    "LOSS_NAMES",
     "BalancedCrossEntropy",
     "Combo",
     "CrossEntropy",
@@ -18,4 +20,6 @@ __all__ = [
     "Lovasz",
     "SegmentationLoss",
     "Tversky",
+    "from_spec",
+    "parse_spec",
 ]

@@ -1,6 +1,22 @@
 """Architectures: decoders over the backbones' {stride: feature} dicts, and the model class."""
 
 from segzoo.models import encoder_decoder, resunet, unet  # noqa: F401  (registration)
-from segzoo.models.segmentation_model import SegmentationModel, build, list_architectures
+from segzoo.models._spec import ArchitectureSpec
+from segzoo.models.segmentation_model import (
+    SegmentationModel,
+    build,
+    get_architecture_spec,
+    list_architectures,
+)
+from segzoo.models.sizes import MIN_PRETRAINED_SIZE, smallest_input_side, valid_input_size
 
-__all__ = ["SegmentationModel", "build", "list_architectures"]
+__all__ = [
+    "MIN_PRETRAINED_SIZE",
+    "ArchitectureSpec",
+    "SegmentationModel",
+    "build",
+    "get_architecture_spec",
+    "list_architectures",
+    "smallest_input_side",
+    "valid_input_size",
+]

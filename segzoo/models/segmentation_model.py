@@ -10,6 +10,7 @@ from segzoo.backbones import get_backbone_spec
 from segzoo.errors import ConfigError, InputShapeError, UnknownNameError
 from segzoo.models._spec import ARCHITECTURES
 from segzoo.models.heads import check_from_logits, check_head, check_mode, segmentation_head
+from segzoo.models.sizes import smallest_input_side
 
 DEPTHS = (3, 4, 5)
 # PyTorch's default (its momentum 0.1 is Keras' 0.9): moving statistics follow the batch
@@ -17,7 +18,6 @@ DEPTHS = (3, 4, 5)
 # after 150 steps, and a model trained from scratch that well then predicts only
 # background in inference mode (docs/getting_started.md).
 BATCHNORM_MOMENTUM = 0.9
-_MIN_PRETRAINED_SIZE = 32  # keras.applications refuse smaller inputs
 _COMPILE_SIGNATURE = inspect.signature(keras.Model.compile)
 _NOT_LOCATED = re.compile(r"Could not locate (?:class|function) '([^']+)'")
 
@@ -312,7 +312,7 @@ def _check_spatial_size(size, depth, spec, input_shape):
     if size is None:
         return
     multiple = 2**depth
-    smallest = max(multiple, _MIN_PRETRAINED_SIZE) if spec.pretrained else multiple
+    smallest = smallest_input_side(depth, spec.name)
     if isinstance(size, int) and size >= smallest and size % multiple == 0:
         return
     lower = (size // multiple) * multiple if isinstance(size, int) else 0
@@ -363,3 +363,9 @@ def build(
 
 def list_architectures():
     return ARCHITECTURES.names()
+
+
+def get_architecture_spec(name):
+    """The registered ArchitectureSpec (decoder, defaults); an unknown name is an
+    UnknownNameError with close matches."""
+    return ARCHITECTURES.get(name)
