@@ -326,39 +326,23 @@ def _check_spatial_size(size, depth, spec, input_shape):
     )
 
 
-def build(
-    architecture,
-    backbone="mobilenetv2",
-    num_classes=1,
-    activation="auto",
-    input_shape=(None, None, 3),
-    encoder_weights=None,
-    encoder_freeze=False,
-    depth=5,
-    decoder_filters=None,
-    batchnorm_momentum=None,
-    **architecture_options,
-):
-    """Build a segmentation model. See `SegmentationModel` and docs/architectures.md.
+def build(architecture, *args, **options):
+    """Build a segmentation model: `SegmentationModel(architecture, ...)`, whose arguments
+    (and signature, below) it takes. See docs/architectures.md.
 
     activation: "auto" (sigmoid for num_classes=1, softmax for more), "sigmoid" (binary or
     multi-label), "softmax" or None (logits). batchnorm_momentum: None gives 0.9 to every
     BatchNormalization layer trained from scratch and leaves a pretrained encoder's own
     (MobileNetV2 0.999, ResNet 0.99); a number sets every layer, the encoder's too.
     """
-    return SegmentationModel(
-        architecture,
-        backbone=backbone,
-        num_classes=num_classes,
-        activation=activation,
-        input_shape=input_shape,
-        encoder_weights=encoder_weights,
-        encoder_freeze=encoder_freeze,
-        depth=depth,
-        decoder_filters=decoder_filters,
-        batchnorm_momentum=batchnorm_momentum,
-        **architecture_options,
-    )
+    return SegmentationModel(architecture, *args, **options)
+
+
+# help(build) and IDEs show the model's arguments, written once in SegmentationModel.
+build.__signature__ = inspect.signature(SegmentationModel.__init__).replace(parameters=[
+    parameter for name, parameter in inspect.signature(SegmentationModel.__init__).parameters.items()
+    if name not in ("self", "_fetch_encoder_weights")
+])
 
 
 def list_architectures():
