@@ -69,10 +69,11 @@ def _check_weights_argument(weights):
 
 def _instantiate(application, input_shape, weights, **kwargs):
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             # segzoo supports any channel count on purpose (see _copy_adapting_channels).
             warnings.filterwarnings("ignore", message="This model usually expects 1 or 3 input channels")
-            return application(include_top=False, weights=weights, input_shape=input_shape, **kwargs)
+            model = application(include_top=False, weights=weights, input_shape=input_shape, **kwargs)
     except Exception as error:
         if weights == "imagenet" and _is_download_failure(error):
             raise WeightsError(_download_message(application, error)) from error
@@ -83,6 +84,11 @@ def _instantiate(application, input_shape, weights, **kwargs):
                 "(include_top=False), as keras.applications writes or downloads them."
             ) from error
         raise
+    # Only on success: a file of another network makes Keras warn once per layer
+    # ("Skipping nested container ...") before it fails, and the WeightsError says it all.
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return model
 
 
 def _is_download_failure(error):
