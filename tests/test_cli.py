@@ -18,10 +18,7 @@ import tensorflow as tf
 import segzoo
 from segzoo import _plots, cli
 
-try:
-    import tomllib  # Python 3.11+
-except ModuleNotFoundError:  # Python 3.10, which pyproject supports
-    import tomli as tomllib
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASS_NAMES = ["background", "disk", "square"]
