@@ -1,14 +1,20 @@
 """Decoding image and mask files inside tf.data: PNG (8- and 16-bit), JPEG and BMP with
-TensorFlow's own decoders, TIFF through the optional tifffile package."""
+TensorFlow's own decoders, TIFF through the optional tifffile package, and the palette
+indices of indexed PNG masks through the optional Pillow package."""
+
+import io
 
 import numpy as np
 import tensorflow as tf
 
-from segzoo.errors import ConfigError
+from segzoo.errors import ConfigError, DataError
 
 MASK_FORMATS = ("index", "palette", "binary")
 # A pixel whose colour is in no palette entry: never a valid class, so the checks catch it.
 UNKNOWN_COLOUR = -1
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PILLOW_NEEDED = ("is an indexed (palette) PNG: its pixels are palette indices, the class ids, and reading "
+                 "them needs the Pillow package: pip install pillow (or pip install 'segzoo[indexed]').")
 
 
 def decode_image(path):
@@ -19,18 +25,27 @@ def decode_image(path):
 
 def decode_mask(path, mask_format, palette):
     """int32 (H, W, 1) class ids; palette colours not listed become UNKNOWN_COLOUR."""
+    return decode_mask_encoding(path, mask_format, palette)[0]
+
+
+def decode_mask_encoding(path, mask_format, palette):
+    """(the mask decode_mask gives, a string tensor naming how the file stored it, for inspect).
+
+    "index" and "binary" read an indexed PNG's palette indices, "palette" its colours.
+    "binary" decides per mask by its largest value m: m <= 1 means a 0/1 mask, kept as it
+    is (an all-zero mask is all background); m <= 255 thresholds at 128 (0/255, also with
+    JPEG noise); above that at 32768 (0/65535 16-bit)."""
     if mask_format == "palette":
         channels, tiff_read = 3, _tiff_rgb
     else:
         channels, tiff_read = 1, _tiff_labels
-    raw = tf.cond(_is_tiff(path), lambda: _tiff(path, tiff_read, tf.int32, channels),
-                  lambda: _native_mask(path, channels))
+    raw, source = tf.cond(_is_tiff(path), lambda: (_tiff(path, tiff_read, tf.int32, channels), tf.constant("TIFF")),
+                          lambda: _native_mask(path, channels))
     if mask_format == "palette":
-        return _palette_labels(raw, palette)
+        return _palette_labels(raw, palette), tf.strings.join(["palette: ", source])
     if mask_format == "binary":
-        half = tf.where(tf.reduce_max(raw) > 255, 32768, 128)
-        return tf.cast(raw >= half, tf.int32)
-    return raw
+        return _binary(raw)
+    return raw, tf.strings.join(["index: ", source])
 
 
 def _is_tiff(path):
@@ -42,15 +57,53 @@ def _native_image(path):
     return tf.cast(image, tf.float32)
 
 
+def _binary(raw):
+    largest = tf.reduce_max(raw)
+    half = tf.where(largest > 255, 32768, 128)
+    foreground = tf.where(largest <= 1, raw, tf.cast(raw >= half, tf.int32))
+    kind = tf.where(largest <= 1, "binary 0/1", tf.where(largest > 255, "binary 0/65535", "binary 0/255"))
+    return foreground, kind
+
+
 def _native_mask(path, channels):
-    """A 16-bit PNG keeps ids above 255; everything else decodes as 8-bit."""
+    """(int32 mask, "8-bit", "16-bit" or "palette PNG indices"). A 16-bit PNG keeps ids above
+    255; an indexed PNG read for one channel gives its palette indices (TensorFlow's decoder
+    would give their colours' luminance); everything else decodes as 8-bit."""
     contents = tf.io.read_file(path)
-    sixteen_bit = (tf.strings.substr(contents, 1, 3) == "PNG") & (tf.strings.substr(contents, 24, 1) == b"\x10")
-    return tf.cond(
-        sixteen_bit,
-        lambda: tf.cast(tf.io.decode_png(contents, channels=channels, dtype=tf.uint16), tf.int32),
-        lambda: tf.cast(tf.io.decode_image(contents, channels=channels, expand_animations=False), tf.int32),
-    )
+    # Padded, so that a file shorter than a PNG header reaches the decoder and its error.
+    header = tf.strings.substr(tf.strings.join([tf.strings.substr(contents, 0, 26), b"\0" * 26]), 0, 26)
+    png = tf.strings.substr(header, 0, 8) == PNG_SIGNATURE
+    sixteen_bit = png & (tf.strings.substr(header, 24, 1) == b"\x10")  # IHDR bit depth
+    indexed = png & (tf.strings.substr(header, 25, 1) == b"\x03")  # IHDR colour type 3
+
+    def sixteen():
+        return tf.cast(tf.io.decode_png(contents, channels=channels, dtype=tf.uint16), tf.int32), tf.constant("16-bit")
+
+    def indices():
+        array = tf.numpy_function(_png_indices, [contents], tf.int32, stateful=False)
+        array.set_shape([None, None, 1])
+        return array, tf.constant("palette PNG indices")
+
+    def eight():
+        image = tf.io.decode_image(contents, channels=channels, expand_animations=False)
+        return tf.cast(image, tf.int32), tf.constant("8-bit")
+
+    if channels == 3:  # colours wanted: TensorFlow expands a palette to them
+        return tf.cond(sixteen_bit, sixteen, eight)
+    return tf.cond(sixteen_bit, sixteen, lambda: tf.cond(indexed, indices, eight))
+
+
+def _png_indices(contents):
+    try:
+        from PIL import Image
+    except ImportError:
+        raise DataError(f"This mask {PILLOW_NEEDED}") from None
+    if not isinstance(contents, bytes):  # eager calls pass a 0-d object array, graphs the bytes
+        contents = contents.item()
+    with Image.open(io.BytesIO(contents)) as image:
+        if image.mode != "P":
+            raise ValueError(f"an indexed PNG decoded to mode {image.mode!r}, not palette indices")
+        return np.asarray(image, np.int32)[..., None]
 
 
 def _palette_labels(rgb, palette):

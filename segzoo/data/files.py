@@ -2,6 +2,7 @@
 
 import os
 
+from segzoo.data.decode import PILLOW_NEEDED, PNG_SIGNATURE
 from segzoo.errors import DataError
 
 NATIVE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
@@ -52,6 +53,27 @@ def check_tiff_support(paths):
             f"{os.path.basename(tiffs[0])} (and {len(tiffs) - 1} more) are TIFF files, which need the "
             "tifffile package: pip install tifffile (or pip install 'segzoo[tiff]')."
         ) from None
+
+
+def check_indexed_png_support(mask_paths, mask_format):
+    """Class ids read from an indexed PNG need the optional Pillow package: say so before
+    reading anything. Only the first 26 bytes of each PNG are read, and only without Pillow."""
+    if mask_format == "palette":  # colours: TensorFlow expands the palette itself
+        return
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        indexed = [path for path in mask_paths if _is_indexed_png(path)]
+        if indexed:
+            raise DataError(f"{os.path.basename(indexed[0])} (and {len(indexed) - 1} more) {PILLOW_NEEDED}") from None
+
+
+def _is_indexed_png(path):
+    if os.path.splitext(path)[1].lower() != ".png":
+        return False
+    with open(path, "rb") as file:
+        header = file.read(26)
+    return header[:8] == PNG_SIGNATURE and header[25:26] == b"\x03"  # IHDR colour type 3
 
 
 def _by_stem(directory, suffix):

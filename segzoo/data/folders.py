@@ -12,7 +12,7 @@ import tensorflow as tf
 from segzoo.backbones import get_backbone_spec
 from segzoo.core.labels import assert_labels_in_graph
 from segzoo.data.decode import UNKNOWN_COLOUR, check_mask_format, decode_image, decode_mask
-from segzoo.data.files import pair_files
+from segzoo.data.files import check_indexed_png_support, pair_files
 from segzoo.data.inspect import scan
 from segzoo.errors import ConfigError
 
@@ -25,8 +25,9 @@ def from_folders(images_dir, masks_dir, image_size, num_classes, mask_format="in
                  preprocessing=None, ignore_index=None, resize="stretch", interpolation="bilinear", check=True):
     """A tf.data.Dataset of (image float32 (B, H, W, 3), mask int32 (B, H, W)) batches.
 
-    mask_format: "index" (pixel value = class id; 8- or 16-bit PNG), "palette" (RGB colour
-    -> class id, `palette` a list of colours, index = class) or "binary" (>= half range is 1).
+    mask_format: "index" (pixel value = class id; 8- or 16-bit PNG, an indexed PNG's palette
+    indices), "palette" (RGB colour -> class id, `palette` a list of colours, index = class)
+    or "binary" (0/1 masks as they are, others >= half range is 1; docs/data.md has the rule).
     resize: "stretch" to image_size, or keep the aspect ratio and "pad" (masks padded with
     ignore_index, which is then required) or "crop" (centre). Images use `interpolation`,
     masks always nearest neighbour.
@@ -44,6 +45,7 @@ def from_folders(images_dir, masks_dir, image_size, num_classes, mask_format="in
         raise ConfigError(f"augment must be a callable on (images, masks) such as segzoo.data.augment(...), got {augment!r}.")
     prepare = preprocessing_function(preprocessing)
     pairs = pair_files(images_dir, masks_dir, mask_suffix)
+    check_indexed_png_support([p[1] for p in pairs], mask_format)
     if check:
         scan(pairs, num_classes, mask_format, palette, ignore_index).raise_if_problems()
     paths = tf.data.Dataset.from_tensor_slices(([p[0] for p in pairs], [p[1] for p in pairs]))

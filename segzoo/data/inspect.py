@@ -8,8 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from segzoo.core.labels import range_message
-from segzoo.data.decode import UNKNOWN_COLOUR, check_mask_format, decode_image, decode_mask
-from segzoo.data.files import check_tiff_support, match_files
+from segzoo.data.decode import UNKNOWN_COLOUR, check_mask_format, decode_image, decode_mask, decode_mask_encoding
+from segzoo.data.files import check_indexed_png_support, check_tiff_support, match_files
 from segzoo.errors import DataError
 
 
@@ -28,6 +28,8 @@ class DatasetReport:
     unreadable: list  # [(path, reason)]
     unpaired_images: list
     unpaired_masks: list
+    # {how masks store labels, e.g. "index: palette PNG indices", "binary 0/1": number of masks}
+    mask_encodings: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     @property
     def problems(self):
@@ -59,6 +61,8 @@ class DatasetReport:
         for c in range(self.num_classes):
             lines.append(f"{c:>6} {int(self.class_pixels[c]):>14} {self.class_pixels[c] / labelled:>8.2%} "
                          f"{int(self.class_images[c]):>7}")
+        if self.mask_encodings:
+            lines.append("mask encodings: " + ", ".join(f"{kind} ({n})" for kind, n in self.mask_encodings.most_common()))
         if self.ignored_pixels:
             lines.append(f"ignored pixels: {self.ignored_pixels}")
         problems = self.problems
@@ -82,12 +86,14 @@ def inspect(images_dir, masks_dir, num_classes, mask_format="index", palette=Non
 def scan(pairs, num_classes, mask_format, palette, ignore_index):
     """The DatasetReport of already paired files (unpaired lists left empty)."""
     check_tiff_support([path for pair in pairs for path in pair])
+    check_indexed_png_support([pair[1] for pair in pairs], mask_format)
     report = DatasetReport(num_classes, len(pairs), np.zeros(num_classes, np.int64), np.zeros(num_classes, np.int64),
                            0, collections.Counter(), [], [], [], [], [])
     seen = set()
-    for index, image_size, mask_size, counts, ignored, bad in _statistics(pairs, num_classes, mask_format, palette,
-                                                                          ignore_index):
+    for index, image_size, mask_size, counts, ignored, bad, encoding in _statistics(pairs, num_classes, mask_format,
+                                                                                    palette, ignore_index):
         seen.add(int(index))
+        report.mask_encodings[encoding.decode()] += 1
         image, mask = pairs[index]
         report.class_pixels += counts
         report.class_images += counts > 0
@@ -103,19 +109,21 @@ def scan(pairs, num_classes, mask_format, palette, ignore_index):
 
 
 def _statistics(pairs, num_classes, mask_format, palette, ignore_index):
-    """Per readable pair: (index, image (h, w), mask (h, w), class counts, ignored, bad labels).
+    """Per readable pair: (index, image (h, w), mask (h, w), class counts, ignored, bad labels,
+    mask encoding).
     A pair that fails to decode is dropped; the caller finds out why."""
 
     def measure(index, image_path, mask_path):
         image = decode_image(image_path)
-        mask = decode_mask(mask_path, mask_format, palette)
+        mask, encoding = decode_mask_encoding(mask_path, mask_format, palette)
         labels = tf.reshape(mask, [-1])
         ignored = labels == ignore_index if ignore_index is not None else tf.zeros_like(labels, tf.bool)
         valid = (labels >= 0) & (labels < num_classes) & ~ignored
         counts = tf.math.bincount(tf.boolean_mask(labels, valid), minlength=num_classes, maxlength=num_classes,
                                   dtype=tf.int64)
         bad = tf.unique(tf.boolean_mask(labels, ~valid & ~ignored)).y
-        return (index, tf.shape(image)[:2], tf.shape(mask)[:2], counts, tf.reduce_sum(tf.cast(ignored, tf.int64)), bad)
+        return (index, tf.shape(image)[:2], tf.shape(mask)[:2], counts, tf.reduce_sum(tf.cast(ignored, tf.int64)), bad,
+                encoding)
 
     indices = tf.data.Dataset.range(len(pairs))
     paths = tf.data.Dataset.from_tensor_slices(([p[0] for p in pairs], [p[1] for p in pairs]))
