@@ -3,6 +3,7 @@ TensorFlow's own decoders, TIFF through the optional tifffile package, and the p
 indices of indexed PNG masks through the optional Pillow package."""
 
 import io
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -80,7 +81,7 @@ def _native_mask(path, channels):
         return tf.cast(tf.io.decode_png(contents, channels=channels, dtype=tf.uint16), tf.int32), tf.constant("16-bit")
 
     def indices():
-        array = tf.numpy_function(_png_indices, [contents], tf.int32, stateful=False)
+        array = tf.numpy_function(_png_indices, [path, contents], tf.int32, stateful=False)
         array.set_shape([None, None, 1])
         return array, tf.constant("palette PNG indices")
 
@@ -93,13 +94,13 @@ def _native_mask(path, channels):
     return tf.cond(sixteen_bit, sixteen, lambda: tf.cond(indexed, indices, eight))
 
 
-def _png_indices(contents):
+def _png_indices(path, contents):
+    # Eager calls pass 0-d object arrays, graphs the bytes themselves.
+    path, contents = (value if isinstance(value, bytes) else value.item() for value in (path, contents))
     try:
         from PIL import Image
     except ImportError:
-        raise DataError(f"This mask {PILLOW_NEEDED}") from None
-    if not isinstance(contents, bytes):  # eager calls pass a 0-d object array, graphs the bytes
-        contents = contents.item()
+        raise DataError(f"{os.path.basename(path.decode())} {PILLOW_NEEDED}") from None
     with Image.open(io.BytesIO(contents)) as image:
         if image.mode != "P":
             raise ValueError(f"an indexed PNG decoded to mode {image.mode!r}, not palette indices")
