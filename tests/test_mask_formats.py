@@ -117,11 +117,13 @@ def test_indexed_png_gives_its_palette_indices_as_class_ids(tmp_path):
     assert (y == IDS).all()
 
 
-def test_indexed_png_of_four_bits_per_pixel(tmp_path):
+@pytest.mark.parametrize("bit_depth", [1, 2, 4])
+def test_indexed_png_of_fewer_bits_per_pixel(tmp_path, bit_depth):
     pytest.importorskip("PIL")
-    ids = np.array([[0, 1, 2, 3, 15, 0, 1]] * 5)  # an odd width: the last byte of a row is half used
-    palette = VOC + [(9, 9, 9)] * 11 + [VOID]
-    _write_png(tmp_path / "m.png", ids, INDEXED, 4, palette)
+    top = 2 ** bit_depth - 1
+    ids = np.array([[0, 1, top, 0, top, 1, 0]] * 5)  # width 7: the last byte of a row is part used
+    palette = (VOC[:2] + [(9, 9, 9)] * 14)[:top] + [VOID]
+    _write_png(tmp_path / "m.png", ids, INDEXED, bit_depth, palette)
     assert (_decode(tmp_path / "m.png") == ids).all()
 
 
