@@ -101,9 +101,7 @@ def _png_indices(path, contents):
         from PIL import Image
     except ImportError:
         raise DataError(f"{os.path.basename(path.decode())} {PILLOW_NEEDED}") from None
-    with Image.open(io.BytesIO(contents)) as image:
-        if image.mode != "P":
-            raise ValueError(f"an indexed PNG decoded to mode {image.mode!r}, not palette indices")
+    with Image.open(io.BytesIO(contents)) as image:  # mode "P": the indices, whatever the bit depth
         return np.asarray(image, np.int32)[..., None]
 
 

@@ -65,7 +65,8 @@ def check_indexed_png_support(mask_paths, mask_format):
     except ImportError:
         indexed = [path for path in mask_paths if _is_indexed_png(path)]
         if indexed:
-            raise DataError(f"{os.path.basename(indexed[0])} (and {len(indexed) - 1} more) {PILLOW_NEEDED}") from None
+            more = f" (and {len(indexed) - 1} more)" if len(indexed) > 1 else ""
+            raise DataError(f"{os.path.basename(indexed[0])}{more} {PILLOW_NEEDED}") from None
 
 
 def _is_indexed_png(path):

@@ -4,11 +4,18 @@ the class pixel histogram."""
 
 import collections
 import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
 from segzoo.core.labels import range_message
-from segzoo.data.decode import UNKNOWN_COLOUR, check_mask_format, decode_image, decode_mask, decode_mask_encoding
+from segzoo.data.decode import (
+    UNKNOWN_COLOUR,
+    check_mask_format,
+    decode_image,
+    decode_mask,
+    decode_mask_encoding,
+)
 from segzoo.data.files import check_indexed_png_support, check_tiff_support, match_files
 from segzoo.errors import DataError
 
@@ -62,7 +69,8 @@ class DatasetReport:
             lines.append(f"{c:>6} {int(self.class_pixels[c]):>14} {self.class_pixels[c] / labelled:>8.2%} "
                          f"{int(self.class_images[c]):>7}")
         if self.mask_encodings:
-            lines.append("mask encodings: " + ", ".join(f"{kind} ({n})" for kind, n in self.mask_encodings.most_common()))
+            encodings = self.mask_encodings.most_common()
+            lines.append("mask encodings: " + ", ".join(f"{kind} ({n})" for kind, n in encodings))
         if self.ignored_pixels:
             lines.append(f"ignored pixels: {self.ignored_pixels}")
         problems = self.problems
