@@ -76,7 +76,7 @@ def test_two_devices_match_one(probes, backend):
     cases = report["cases"]
     assert EXPECTED_CASES <= {name.split("@")[0] for name in cases}
     tested = {name for case in cases.values() for name in case["losses"]}
-    every_loss = set(losses.__all__) - {"SegmentationLoss"}
+    every_loss = {name for name in losses.__all__ if isinstance(getattr(losses, name), type)} - {"SegmentationLoss"}
     assert every_loss <= tested, f"losses not trained distributed: {sorted(every_loss - tested)}"
     failures = []
     for name, case in cases.items():
