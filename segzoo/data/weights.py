@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from segzoo.core.class_weights import check_class_weights
-from segzoo.core.labels import range_message
+from segzoo.core.labels import label_problem
 from segzoo.errors import ConfigError, DataError
 
 METHODS = ("inverse_frequency", "median_frequency", "effective_number", "inverse_sqrt")
@@ -60,8 +60,7 @@ def _count(source, num_classes, ignore_index):
             if ignore_index is not None:
                 mask = mask[mask != ignore_index]
             if mask.size and (mask.min() < 0 or mask.max() >= num_classes):
-                raise DataError(range_message("A mask of source", np.unique(mask[(mask < 0) | (mask >= num_classes)]),
-                                              num_classes))
+                raise DataError(label_problem("A mask of source", mask, num_classes))
             image_counts = np.bincount(mask, minlength=num_classes)
             counts += image_counts
             present_pixels[image_counts > 0] += mask.size
