@@ -1,7 +1,7 @@
 """Fine-tune a zoo checkpoint on new data with a different number of classes.
 
     python examples/finetune_zoo.py                       # about 2-3 minutes on 2 CPU cores
-    python examples/finetune_zoo.py --source resunet-shapes-imbalanced   # by zoo name (downloads)
+    python examples/finetune_zoo.py --source path/to/checkpoint   # another checkpoint folder or repo id
 
 The zoo's 4-class ResUNet (background, disk, square, triangle) becomes a 6-class model
 that also knows rings and crosses: from_pretrained(num_classes=6) keeps every weight but
@@ -19,15 +19,14 @@ import keras  # noqa: E402
 
 import segzoo  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 CLASS_NAMES = ["background", "disk", "square", "triangle", "ring", "cross"]
 BATCH_SIZE = 8
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--source", default=os.path.join(HERE, "..", "zoo", "resunet-shapes-imbalanced"),
-                        help="a zoo name, a hub repo id or a checkpoint folder (default: the zoo folder)")
+    parser.add_argument("--source", default="resunet-shapes-imbalanced",
+                        help="a zoo name (bundled with segzoo, no download), a hub repo id or a checkpoint folder")
     parser.add_argument("--images", type=int, default=320, help="new images in total (a fifth held out)")
     parser.add_argument("--frozen-epochs", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=5, help="epochs with the encoder unfrozen")

@@ -1,8 +1,8 @@
 """Train the segzoo zoo checkpoints on the built-in datasets and save them as hub-repo folders.
 
-    python examples/train_zoo.py                     # all of them, into zoo/
+    python examples/train_zoo.py                     # all of them, into segzoo/zoo/
     python examples/train_zoo.py unet-mobilenetv2-shapes-binary --epochs 2 --out /tmp/zoo
-    python examples/train_zoo.py --rescore           # score zoo/ again, rewrite the cards
+    python examples/train_zoo.py --rescore           # score segzoo/zoo/ again, rewrite the cards
 
 Each recipe names a model, a built-in dataset (made on the spot, no download) and a loss.
 The held-out split is scored with segzoo.evaluate and the mean IoU goes on the model card;
@@ -125,7 +125,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help=f"recipes to train (default: all): {', '.join(RECIPES)}")
     parser.add_argument("--epochs", type=int, help="override each recipe's epochs")
-    parser.add_argument("--out", default="zoo", help="where the checkpoint folders go")
+    parser.add_argument("--out", default=os.path.join("segzoo", "zoo"),
+                        help="where the checkpoint folders go (segzoo/zoo/ ships in the wheel)")
     parser.add_argument("--manifest", help="the manifest to update (default: segzoo's own)")
     parser.add_argument("--rescore", action="store_true",
                         help="score the folders in --out again and rewrite their metrics, without training")

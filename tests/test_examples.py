@@ -50,7 +50,7 @@ CASES = [
 @pytest.mark.parametrize(("script", "arguments", "expected"), CASES)
 def test_example_runs(script, arguments, expected, tmp_path):
     arguments = [a.replace("{out}", str(tmp_path)) for a in arguments]
-    # Offline: finetune_zoo reads the checkpoint in zoo/, nothing may be downloaded.
+    # Offline: finetune_zoo loads the zoo checkpoint bundled in segzoo/zoo/, nothing may be downloaded.
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1"}
     result = subprocess.run([sys.executable, str(ROOT / "examples" / script), *arguments], cwd=ROOT,
                             env=env, capture_output=True, text=True, timeout=300, check=False)

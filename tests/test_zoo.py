@@ -1,11 +1,13 @@
-"""Every zoo checkpoint in segzoo's own manifest: served by the local hub at its pinned
-revision, loaded by name, golden output within 1e-4, and the held-out mean IoU and pixel
-accuracy on its card and in the manifest equal to those of an independent NumPy confusion
-matrix over the same predictions."""
+"""Every zoo checkpoint in segzoo's own manifest: bundled in the package (found with
+importlib.resources), loaded by name with no network, golden output within 1e-4, and the
+held-out mean IoU and pixel accuracy on its card and in the manifest equal to those of an
+independent NumPy confusion matrix over the same predictions."""
 
 import hashlib
+import importlib.resources
 import importlib.util
 import re
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ import pytest
 import segzoo
 
 ROOT = Path(__file__).resolve().parents[1]
-ZOO = ROOT / "zoo"
+ZOO = Path(importlib.resources.files("segzoo") / "zoo")  # what an installed package holds
 MAX_BYTES = 15 * 10**6
 
 
@@ -46,11 +48,22 @@ def test_zoo_folder_matches_its_manifest_entry(name):
 
 
 @pytest.mark.parametrize("name", sorted(ENTRIES))
-def test_zoo_checkpoint_reproduces_its_card(name, local_hub, tmp_path, monkeypatch):
+def closed_port_url():
+    """An http URL on 127.0.0.1 where nothing listens: any request fails at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_zoo_checkpoint_reproduces_its_card(name, tmp_path, monkeypatch):
+    """Loaded offline by name from the bundled copy: an empty cache, downloads off, and
+    the hub endpoint a closed port."""
     monkeypatch.delenv(segzoo.hub.MANIFEST_ENV, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", closed_port_url())
     entry = ENTRIES[name]
-    local_hub.add_folder(entry["repo_id"], ZOO / name, sha=entry["revision"])
-    model = segzoo.from_pretrained(name, cache_dir=tmp_path)
+    model = segzoo.from_pretrained(name, cache_dir=tmp_path, local_files_only=True)
+    assert not any(tmp_path.iterdir())
     assert segzoo.hub.check_golden(model, ZOO / name, atol=1e-4) <= 1e-4
     _, validation, _ = _recipes().load_data(name)
     expected = reference_scores(model, validation)

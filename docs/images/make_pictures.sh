@@ -11,5 +11,5 @@ cp "$work/shapes/overlays/0000.png" docs/images/shapes_overlay_0.png
 cp "$work/shapes/overlays/0001.png" docs/images/shapes_overlay_1.png
 
 python -c "import segzoo; segzoo.datasets.digits(40, image_size=64, seed=7).to_folders('$work/digits')"
-segzoo evaluate zoo/unet-digits --data "$work/digits/validation" --out "$work/digits_eval"
+segzoo evaluate unet-digits --data "$work/digits/validation" --out "$work/digits_eval"
 cp "$work/digits_eval/confusion_matrix.png" docs/images/digits_confusion_matrix.png

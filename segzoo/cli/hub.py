@@ -1,10 +1,11 @@
 """`segzoo pull`, `segzoo export` and `segzoo hub manifest`: checkpoints in and out."""
 
+import sys
 from pathlib import Path
 
 from segzoo.cli.common import add_model_argument, command, load_model
 from segzoo.export import EXPORT_FORMATS, check_export_format, export_model
-from segzoo.hub import download_checkpoint, load_manifest
+from segzoo.hub import download_checkpoint, load_manifest, zoo_root
 from segzoo.hub import manifest as hub_manifest
 from segzoo.hub.checkpoint import CARD_FILE, REQUIRED_FILES
 
@@ -13,11 +14,13 @@ REPO_FILES = (*REQUIRED_FILES, CARD_FILE)  # what `pull org/name` fetches
 
 def add_pull(commands):
     parser = command(commands, "pull", run_pull,
-                     "Download a zoo checkpoint (every file, sha256-checked) into the hub cache.")
+                     "Fetch a checkpoint (every file, sha256-checked) and print its folder: a zoo name "
+                     "bundled with segzoo is checked in place, anything else is downloaded into the hub cache.")
     parser.add_argument("name", metavar="NAME", help="a zoo name (segzoo list --pretrained) or a repo id org/name")
     parser.add_argument("--revision", help="with a repo id: a branch, tag or commit")
     parser.add_argument("--cache-dir", metavar="DIR", help="default: huggingface_hub's cache (HF_HUB_CACHE)")
-    parser.add_argument("--force", action="store_true", help="download again even if cached")
+    parser.add_argument("--force", action="store_true",
+                        help="download from the hub even if cached or bundled with segzoo")
 
 
 def run_pull(args):
@@ -27,6 +30,9 @@ def run_pull(args):
         files = (*REQUIRED_FILES, *sorted(set(entries[args.name]["files"]) - set(REQUIRED_FILES)))
     folder = download_checkpoint(args.name, revision=args.revision, files=files,
                                  cache_dir=args.cache_dir, force_download=args.force)
+    if zoo_root() is not None and folder.parent == zoo_root():
+        print(f"{args.name} is bundled with segzoo: every file matches the manifest, nothing was "
+              "downloaded (--force downloads it from the hub).", file=sys.stderr)
     print(folder)
 
 

@@ -9,7 +9,7 @@ from segzoo._names import did_you_mean
 from segzoo.backbones import get_backbone_spec, list_backbones
 from segzoo.cli.common import command
 from segzoo.errors import UnknownNameError
-from segzoo.hub import load_manifest
+from segzoo.hub import load_manifest, source_of, zoo_root
 from segzoo.hub.checkpoint import CONFIG_FILE, read_config, split_config
 from segzoo.hub.manifest import manifest_path
 from segzoo.models import get_architecture_spec, list_architectures
@@ -26,6 +26,14 @@ def add_list(commands):
     parser.add_argument("--pretrained", action="store_true",
                         help="list the zoo checkpoints of the weights manifest instead")
     parser.add_argument("--manifest", help="manifest to read (default: $SEGZOO_MANIFEST or segzoo's own)")
+    parser.add_argument("--cache-dir", metavar="DIR", help="hub cache to look in (default: HF_HUB_CACHE)")
+
+
+SOURCES = {
+    "package": "bundled with segzoo in {root}, read in place, sha256-checked; no network",
+    "cache": "downloaded before, in the hub cache; no network",
+    "hub": "downloaded from the hub repo at the pinned revision on first use, sha256-checked",
+}
 
 
 def run_list(args):
@@ -38,13 +46,24 @@ def run_list(args):
     if not entries:
         print(f"no checkpoints in {manifest_path(args.manifest)}")
         return
-    rows = [("name", "model", "classes", "input", "mean IoU", "repo")]
+    rows = [("name", "model", "classes", "input", "mean IoU", "pixel acc", "loads from", "hub repo @ revision")]
+    sources = set()
     for name, entry in sorted(entries.items()):
-        mean_iou = (entry.get("metrics") or {}).get("mean_iou")
+        metrics = entry.get("metrics") or {}
+        source = source_of(name, entry, args.cache_dir)
+        sources.add(source)
         rows.append((name, f"{entry['architecture']}/{entry['backbone']}", str(entry["num_classes"]),
-                     _shape_text(entry["input_size"]), "-" if mean_iou is None else f"{mean_iou:.4f}",
-                     entry["repo_id"]))
+                     _shape_text(entry["input_size"]), _number(metrics.get("mean_iou")),
+                     _number(metrics.get("pixel_accuracy")), source,
+                     f"{entry['repo_id']} @ {entry['revision'][:12]}"))
     print(_table(rows))
+    print(f"(metrics: the held-out scores of {manifest_path(args.manifest)})")
+    for source in sorted(sources, key=list(SOURCES).index):
+        print(f"{source}: {SOURCES[source].format(root=zoo_root())}")
+
+
+def _number(value):
+    return "-" if value is None else f"{value:.4f}"
 
 
 def _table(rows):

@@ -1,9 +1,10 @@
 """Checkpoints on the Hugging Face Hub: save, push, load (by zoo name, repo id or folder),
-and the pinned weights manifest. See docs/hub.md."""
+the pinned weights manifest, and the zoo checkpoints bundled with the package. See docs/hub.md."""
 
 from segzoo.hub.checkpoint import KERAS_FLOOR
+from segzoo.hub.bundled import zoo_root
 from segzoo.hub.golden import check_golden
-from segzoo.hub.load import download_checkpoint, from_pretrained
+from segzoo.hub.load import download_checkpoint, from_pretrained, source_of
 from segzoo.hub.manifest import (
     MANIFEST_ENV,
     content_revision,
@@ -32,5 +33,7 @@ __all__ = [
     "manifest_entry",
     "push_to_hub",
     "save_pretrained",
+    "source_of",
     "write_manifest",
+    "zoo_root",
 ]

@@ -57,6 +57,12 @@ def download_file(repo_id, filename, revision, cache_dir=None, local_files_only=
         raise mapped from error
 
 
+def is_cached(repo_id, filename, revision, cache_dir=None):
+    """Whether `filename` of `repo_id` at commit `revision` is in the hub cache (no request)."""
+    found = huggingface_hub.try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir, revision=revision)
+    return isinstance(found, str)
+
+
 def commit_of(path):
     """The commit a cached file was resolved to (huggingface_hub keeps snapshots/<commit>/<file>)."""
     for parent in Path(path).parents:

@@ -17,8 +17,9 @@ from segzoo.hub.checkpoint import (
     read_config,
     split_config,
 )
+from segzoo.hub.bundled import bundled_folder, check_bundled
 from segzoo.hub.compile_record import compile_from_record
-from segzoo.hub.download import commit_of, download_file, verify_file
+from segzoo.hub.download import commit_of, download_file, is_cached, verify_file
 from segzoo.hub.manifest import is_commit_hash, load_manifest
 from segzoo.models.segmentation_model import SegmentationModel, resolve_activation
 
@@ -37,8 +38,10 @@ def from_pretrained(
     token=None,
     manifest=None,
 ):
-    """Load a checkpoint: a name in weights_manifest.json (pinned commit, sha256-checked),
-    a hub repo id "org/name" (at `revision`), or a local folder.
+    """Load a checkpoint: a local folder, a name in weights_manifest.json, or a hub repo
+    id "org/name" (at `revision`). A zoo name loads the copy bundled with segzoo (no
+    network) when there is one, else the pinned commit from the hub; either way every
+    file's sha256 and size are checked first. force_download=True skips the bundled copy.
 
     num_classes / activation: a different head for fine-tuning; every other weight is
     loaded. num_classes=None keeps the checkpoint's classes. activation=None keeps its
@@ -75,7 +78,8 @@ def download_checkpoint(
     token=None,
     manifest=None,
 ):
-    """The local folder holding `files` of a checkpoint (downloading them if needed).
+    """The local folder holding `files` of a checkpoint: the folder given, the bundled copy
+    of a zoo name (unless force_download), or the hub cache (downloading if needed).
     Files of a manifest checkpoint are checked against their sha256 and size first."""
     source = str(name_or_repo_or_dir)
     options = {
@@ -108,11 +112,23 @@ def _manifest_checkpoint(name, entry, revision, files, options):
     unknown = [filename for filename in files if filename not in entry["files"]]
     if unknown:
         raise CheckpointError(f"Checkpoint {name!r} has no {', '.join(unknown)} in the manifest.")
+    bundled = None if options["force_download"] else bundled_folder(name, entry, files)
+    if bundled is not None:
+        return check_bundled(bundled, name, entry, files)
     repo_id, pinned = entry["repo_id"], entry["revision"]
     paths = {filename: download_file(repo_id, filename, pinned, **options) for filename in files}
     for filename, path in paths.items():  # all checked before anything is read
         verify_file(path, entry["files"][filename], repo_id, filename)
     return Path(paths[files[0]]).parent
+
+
+def source_of(name, entry, cache_dir=None):
+    """Where from_pretrained(name) takes a zoo checkpoint from: "package" (the bundled
+    copy), "cache" (downloaded before) or "hub" (downloaded on first use)."""
+    if bundled_folder(name, entry, REQUIRED_FILES) is not None:
+        return "package"
+    cached = all(is_cached(entry["repo_id"], f, entry["revision"], cache_dir) for f in REQUIRED_FILES)
+    return "cache" if cached else "hub"
 
 
 def _repo_checkpoint(repo_id, revision, files, options):
