@@ -169,3 +169,8 @@ def test_the_wheel_ships_every_zoo_file(tmp_path):
             for filename, expected in entry["files"].items():
                 data = archive.read(f"segzoo/zoo/{name}/{filename}")
                 assert (hashlib.sha256(data).hexdigest(), len(data)) == (expected["sha256"], expected["size"])
+
+
+def test_info_says_a_bundled_name_loads_from_the_package(capsys):
+    assert cli.main(["info", NAME]) == 0
+    assert "from:     the copy bundled with segzoo" in capsys.readouterr().out

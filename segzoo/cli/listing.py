@@ -36,6 +36,10 @@ SOURCES = {
 }
 
 
+SOURCE_WORDS = {"package": "the copy bundled with segzoo", "cache": "the hub cache",
+                "hub": "the hub, downloaded on first use"}
+
+
 def run_list(args):
     if not args.pretrained:
         print("architectures: " + ", ".join(list_architectures()))
@@ -150,6 +154,7 @@ def _describe_pretrained(name, entry):
     lines = [
         f"pretrained {name}: {entry['architecture']} / {entry['backbone']}",
         f"  repo:     {entry['repo_id']} @ {entry['revision']}",
+        f"  from:     {SOURCE_WORDS[source_of(name, entry)]}",
         f"  classes:  {entry['num_classes']} ({', '.join(entry.get('class_names') or [])})",
         f"  input:    {_shape_text(entry['input_size'])}",
         f"  dataset:  {entry.get('dataset') or '-'}",

@@ -9,7 +9,7 @@ import importlib.resources
 from pathlib import Path
 
 from segzoo.errors import IntegrityError
-from segzoo.hub.manifest import DEFAULT_MANIFEST, file_digest, load_manifest
+from segzoo.hub.manifest import DEFAULT_MANIFEST, digest_mismatch, load_manifest
 
 
 def zoo_root():
@@ -38,14 +38,12 @@ def check_bundled(folder, name, entry, files):
     the first file whose size or sha256 differs."""
     for filename in files:
         path = Path(folder) / filename
-        expected = entry["files"][filename]
-        actual = file_digest(path)
-        if actual == {"sha256": expected["sha256"], "size": expected["size"]}:
+        mismatch = digest_mismatch(path, entry["files"][filename])
+        if mismatch is None:
             continue
-        what = "size" if actual["size"] != expected["size"] else "sha256"
         raise IntegrityError(
-            f"{path} (the copy of {name!r} bundled with segzoo) has {what} {actual[what]}, but the "
-            f"manifest says {expected[what]}. The installed package is damaged or was edited: "
+            f"{path} (the copy of {name!r} bundled with segzoo) {mismatch}. The installed package "
+            "is damaged or was edited: "
             "reinstall segzoo (pip install --force-reinstall segzoo), or download the checkpoint "
             "from the hub with force_download=True."
         )

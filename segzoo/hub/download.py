@@ -20,7 +20,7 @@ from segzoo.errors import (
     RepoNotFoundError,
     RevisionNotFoundError,
 )
-from segzoo.hub.manifest import file_digest, is_commit_hash
+from segzoo.hub.manifest import digest_mismatch, is_commit_hash
 
 _TRUE = {"1", "on", "yes", "true"}
 
@@ -74,15 +74,13 @@ def commit_of(path):
 def verify_file(path, expected, repo_id, filename):
     """Check size and sha256 against the manifest; on a mismatch remove the cached copy
     (so the next call downloads it again) and raise IntegrityError."""
-    actual = file_digest(path)
-    if actual == {"sha256": expected["sha256"], "size": expected["size"]}:
+    mismatch = digest_mismatch(path, expected)
+    if mismatch is None:
         return
     remove_cached(path)
-    what = "size" if actual["size"] != expected["size"] else "sha256"
     raise IntegrityError(
-        f"{filename} from {repo_id} has {what} {actual[what]}, but the manifest says "
-        f"{expected[what]}. The file was corrupted or changed on the server; the copy was removed "
-        "from the cache. Retry (it downloads again); if it fails again, the hub or a mirror "
+        f"{filename} from {repo_id} {mismatch}. The file was corrupted or changed on the server; "
+        "the copy was removed from the cache. Retry (it downloads again); if it fails again, the hub or a mirror "
         "(HF_ENDPOINT) serves other bytes than the ones pinned: report it."
     )
 

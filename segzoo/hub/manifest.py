@@ -112,6 +112,16 @@ def file_digest(path):
     return {"sha256": digest.hexdigest(), "size": os.path.getsize(path)}
 
 
+def digest_mismatch(path, expected):
+    """None if the file has the size and sha256 of `expected` (a manifest file entry), else
+    the difference in words: "has size 10, but the manifest says 12"."""
+    actual = file_digest(path)
+    if actual == {"sha256": expected["sha256"], "size": expected["size"]}:
+        return None
+    what = "size" if actual["size"] != expected["size"] else "sha256"
+    return f"has {what} {actual[what]}, but the manifest says {expected[what]}"
+
+
 def folder_files(folder):
     """Every file of a checkpoint folder, by its path in the repo (posix), hidden ones left out."""
     folder = Path(folder)
