@@ -36,10 +36,6 @@ SOURCES = {
 }
 
 
-SOURCE_WORDS = {"package": "the copy bundled with segzoo", "cache": "the hub cache",
-                "hub": "the hub, downloaded on first use"}
-
-
 def run_list(args):
     if not args.pretrained:
         print("architectures: " + ", ".join(list_architectures()))
@@ -63,7 +59,11 @@ def run_list(args):
     print(_table(rows))
     print(f"(metrics: the held-out scores of {manifest_path(args.manifest)})")
     for source in sorted(sources, key=list(SOURCES).index):
-        print(f"{source}: {SOURCES[source].format(root=zoo_root())}")
+        print(f"{source}: {_source_text(source)}")
+
+
+def _source_text(source):
+    return SOURCES[source].format(root=zoo_root())
 
 
 def _number(value):
@@ -154,7 +154,7 @@ def _describe_pretrained(name, entry):
     lines = [
         f"pretrained {name}: {entry['architecture']} / {entry['backbone']}",
         f"  repo:     {entry['repo_id']} @ {entry['revision']}",
-        f"  from:     {SOURCE_WORDS[source_of(name, entry)]}",
+        f"  from:     {_source_text(source_of(name, entry))}",
         f"  classes:  {entry['num_classes']} ({', '.join(entry.get('class_names') or [])})",
         f"  input:    {_shape_text(entry['input_size'])}",
         f"  dataset:  {entry.get('dataset') or '-'}",

@@ -42,9 +42,8 @@ def check_bundled(folder, name, entry, files):
         if mismatch is None:
             continue
         raise IntegrityError(
-            f"{path} (the copy of {name!r} bundled with segzoo) {mismatch}. The installed package "
-            "is damaged or was edited: "
-            "reinstall segzoo (pip install --force-reinstall segzoo), or download the checkpoint "
-            "from the hub with force_download=True."
+            f"{path} (the copy of {name!r} bundled with segzoo) {mismatch}. The installed "
+            "package is damaged or was edited: reinstall segzoo (pip install --force-reinstall "
+            "segzoo), or download the checkpoint from the hub with force_download=True."
         )
     return Path(folder)

@@ -80,8 +80,8 @@ def verify_file(path, expected, repo_id, filename):
     remove_cached(path)
     raise IntegrityError(
         f"{filename} from {repo_id} {mismatch}. The file was corrupted or changed on the server; "
-        "the copy was removed from the cache. Retry (it downloads again); if it fails again, the hub or a mirror "
-        "(HF_ENDPOINT) serves other bytes than the ones pinned: report it."
+        "the copy was removed from the cache. Retry (it downloads again); if it fails again, the "
+        "hub or a mirror (HF_ENDPOINT) serves other bytes than the ones pinned: report it."
     )
 
 
