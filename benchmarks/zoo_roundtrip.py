@@ -3,7 +3,7 @@ dependencies into a fresh virtualenv (no system site-packages), then in that ven
 network, load every zoo checkpoint by name and score it on its held-out split from raw
 uint8 images with `segzoo.predict`, and compare with the mean IoU on its card.
 
-    python -m benchmarks.zoo_roundtrip            # about 4 minutes with pip's cache warm
+    python -m benchmarks.zoo_roundtrip            # 4-6 minutes with pip's cache warm
     python -m benchmarks.zoo_roundtrip --keep DIR # keep the wheel and the venv in DIR
 
 The install follows .ci/constraints.txt (the CI pins). In the venv the hub endpoint is a
