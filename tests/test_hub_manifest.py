@@ -55,8 +55,12 @@ def test_command_line_adds_an_entry(folder, tmp_path):
     assert sorted(segzoo.hub.load_manifest(path)) == ["tiny", "tiny2"]
 
 
-def test_the_repository_manifest_is_valid():
-    segzoo.hub.load_manifest(REPO_ROOT / "weights_manifest.json")
+def test_the_repository_manifest_is_valid_and_is_the_packages_one():
+    """One source of pins: the top-level file is a link to the one that ships in the wheel."""
+    top = REPO_ROOT / "weights_manifest.json"
+    assert top.is_symlink() and top.resolve() == (REPO_ROOT / "segzoo" / "weights_manifest.json").resolve()
+    assert top.resolve() == segzoo.hub.manifest.DEFAULT_MANIFEST.resolve()
+    segzoo.hub.load_manifest(top)
 
 
 @pytest.mark.parametrize(
