@@ -100,6 +100,20 @@ def test_fixed_size_model_letterboxes_with_its_preprocessing():
         assert_same_labels(mask, probability, expected)
 
 
+def test_a_resnet50_model_gets_caffe_preprocessing_on_a_copy():
+    """Caffe convention by hand: RGB -> BGR, minus the ImageNet BGR means. Keras'
+    preprocess_input works in place on float arrays: the caller's image must not change."""
+    keras.utils.set_random_seed(4)
+    model = segzoo.build("unet", backbone="resnet50", num_classes=2, input_shape=(32, 32, 3), depth=3,
+                         decoder_filters=(8, 8, 8))
+    image = random_images([(32, 32)], seed=4)[0]
+    kept = image.copy()
+    _, probability = segzoo.predict(model, image, return_probabilities=True)
+    np.testing.assert_array_equal(image, kept)
+    caffe = image[..., ::-1] - np.array([103.939, 116.779, 123.68], np.float32)
+    np.testing.assert_allclose(probability, np.asarray(model.predict_on_batch(caffe[None]))[0], atol=1e-5)
+
+
 def test_input_size_letterboxes_an_any_size_model(any_size_model):
     image = random_images([(30, 60)], seed=3)[0]
     mask, probability = segzoo.predict(any_size_model, image, input_size=(48, 48), return_probabilities=True)

@@ -111,8 +111,10 @@ def _box(geometry, input_size):
 
 
 def _prepared(image, prepare):
-    image = np.asarray(image, np.float32)
-    return image if prepare is None else np.asarray(prepare(image), np.float32)
+    if prepare is None:
+        return np.asarray(image, np.float32)
+    # a copy: keras' preprocess_input works in place on float arrays (the caller's image)
+    return np.asarray(prepare(np.array(image, np.float32)), np.float32)
 
 
 def _predict_tiled(run, image, prepare, geometry, padding, tiled):
