@@ -30,7 +30,7 @@ import segzoo
 from benchmarks._machine import load, machine
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINT = ROOT / "zoo" / "resunet-shapes-imbalanced"
+CHECKPOINT = "resunet-shapes-imbalanced"  # bundled with the package
 SHAPES = {"n": 480, "image_size": 96, "num_classes": 4, "foreground_fraction": 0.05, "seed": 12, "colours": "random"}
 MARGINS = (0, 16, 32, 64)
 

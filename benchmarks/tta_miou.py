@@ -2,7 +2,7 @@
 
     python -m benchmarks.tta_miou [--names resunet-shapes-imbalanced,unet-mobilenetv2-shapes-binary]
 
-Each checkpoint is loaded from zoo/<name> and scored on the held-out split its recipe
+Each checkpoint is loaded by name (bundled with the package) and scored on the held-out split its recipe
 (examples/train_zoo.py) makes, fed to segzoo.predict as raw uint8 images, with tta None,
 ["identity", "hflip"], "flip" and "d4". The scores are those of the model cards (tests/test_zoo.py): mean IoU
 over the classes present in labels or predictions (the foreground IoU for one sigmoid
@@ -50,14 +50,14 @@ def scores(labels, predicted, num_classes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--names", default=DEFAULT_NAMES, help="zoo folders to score (comma-separated)")
+    parser.add_argument("--names", default=DEFAULT_NAMES, help="zoo names to score (comma-separated)")
     args = parser.parse_args()
     print(f"# {machine()}")
     print("| checkpoint | card mean IoU | tta | mean IoU | change | pixel accuracy | seconds |")
     print("|---|---|---|---|---|---|---|")
     all_recipes = recipes()
     for name in args.names.split(","):
-        model = segzoo.from_pretrained(str(ROOT / "zoo" / name))
+        model = segzoo.from_pretrained(name)
         images, masks = held_out(all_recipes[name])
         card = segzoo.hub.load_manifest()[name]["metrics"]["mean_iou"]
         plain = None

@@ -26,7 +26,7 @@ from segzoo import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "images"
-CHECKPOINT = ROOT / "zoo" / "resunet-shapes-imbalanced"
+CHECKPOINT = "resunet-shapes-imbalanced"  # bundled with the package
 SHAPES = {"n": 480, "image_size": 96, "num_classes": 4, "foreground_fraction": 0.05, "seed": 12, "colours": "random"}
 GRID = (255, 255, 0)
 
