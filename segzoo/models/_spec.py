@@ -19,8 +19,7 @@ class ArchitectureSpec:
     encoder's decoder its widths (else `default_filters` always).
 
     `output_stride(depth)`: the stride of the decoder's output, which the head upsamples
-    bilinearly after its `head_kernel_size` conv (FPN and DeepLab decode at stride 4, as
-    in their papers and segmentation_models.pytorch).
+    bilinearly after its conv (FPN decodes at stride 4, as in segmentation_models.pytorch).
     """
 
     name: str
@@ -32,7 +31,6 @@ class ArchitectureSpec:
     filter_count: Optional[int] = None
     mirror_encoder: bool = True
     output_stride: Callable = lambda depth: 1
-    head_kernel_size: int = 1
 
     def stages(self, depth):
         if self.filter_count is not None:

@@ -68,8 +68,7 @@ class SegmentationModel(keras.Model):
         inputs = keras.Input(shape=input_shape, name="input")
         features = encoder(inputs)
         x = arch.decode(features, depth, decoder_filters, **arch_options)
-        outputs = segmentation_head(x, num_classes, activation, arch.head_upsamples,
-                                    arch.output_stride(depth), arch.head_kernel_size)
+        outputs = segmentation_head(x, num_classes, activation, arch.head_upsamples, arch.output_stride(depth))
         super().__init__(
             inputs=inputs,
             outputs=outputs,
