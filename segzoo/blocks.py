@@ -5,6 +5,8 @@ Every layer gets an explicit name: weights move between models by name (replace_
 fine-tuning) and names must not depend on how many models the process built before.
 """
 
+import math
+
 import keras
 from keras import layers, ops
 
@@ -87,6 +89,21 @@ def upsample(x, mode, name, filters=None):
     # Not UpSampling2D(interpolation="bilinear"): it fails in graph mode when spatial
     # sizes are None (Keras 3.15), and Keras has no trilinear layer for volumes.
     return LinearUpsampling(name=name)(x)
+
+
+def upsample_by(x, factor, name):
+    """Linear upsampling by a power of two, as repeated doublings (factor 1: x itself)."""
+    if factor < 1 or factor & (factor - 1):
+        raise ValueError(f"upsampling factor must be a power of two, got {factor}")
+    for step in range(factor.bit_length() - 1):
+        x = LinearUpsampling(name=f"{name}{step + 1}" if factor > 2 else name)(x)
+    return x
+
+
+def group_norm(x, name, groups=32):
+    """GroupNormalization with `groups` groups, or the largest divisor of the width below
+    it (narrow decoders: 8 channels get 8 groups)."""
+    return layers.GroupNormalization(groups=math.gcd(groups, x.shape[-1]), name=name)(x)
 
 
 def concatenate(tensors, name):

@@ -18,12 +18,17 @@ def _batch(rng, shape, num_classes=NUM_CLASSES, batch=2):
 
 
 def _train_step_lowers_loss(model, x, y):
+    """Dropout is off (`_no_dropout`): random masks would make the two losses incomparable."""
     loss = keras.losses.SparseCategoricalCrossentropy()
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=loss, run_eagerly=True)
     before = float(loss(y, model(x, training=True)))
     model.train_on_batch(x, y)
     after = float(loss(y, model(x, training=True)))
     assert np.isfinite(before) and after < before, (before, after)
+
+
+def _no_dropout(architecture):
+    return {"dropout": 0.0} if "dropout" in segzoo.models.get_architecture_spec(architecture).options else {}
 
 
 def _predict(model, x):
@@ -48,6 +53,7 @@ def test_2d_builds_trains_and_round_trips(architecture, backbone, rng, tmp_path,
         activation="softmax",
         input_shape=(64, 64, 3),
         **small_options(backbone),
+        **_no_dropout(architecture),
     )
     x, y = _batch(rng, (64, 64, 3))
     assert _predict(model, x).shape == (2, 64, 64, NUM_CLASSES)
@@ -98,6 +104,7 @@ def test_3d_builds_trains_and_round_trips(architecture, rng, tmp_path, fresh_loa
         activation="softmax",
         input_shape=(32, 32, 32, 1),
         encoder_filters=2,
+        **_no_dropout(architecture),
     )
     assert any(isinstance(layer, keras.layers.Conv3D) for layer in model.encoder.layers)
     x, y = _batch(rng, (32, 32, 32, 1), batch=1)

@@ -75,10 +75,13 @@ def check_mode(activation, num_classes, mode, user):
         )
 
 
-def segmentation_head(x, num_classes, activation, upsample):
-    """The output stays float32 under mixed precision so losses see full precision."""
+def segmentation_head(x, num_classes, activation, upsample, stride=1):
+    """A 1x1 conv to `num_classes` channels (a stride-2 transposed conv with `upsample`), then
+    bilinear upsampling from the decoder's output `stride` to full resolution. The output
+    stays float32 under mixed precision so losses see full precision."""
     if upsample:
         x = blocks.conv_transpose(x, num_classes, "head_conv", kernel_size=3)
     else:
         x = blocks.conv(x, num_classes, "head_conv", kernel_size=1, use_bias=True)
+    x = blocks.upsample_by(x, stride, "head_upsample")
     return layers.Activation(activation or "linear", dtype="float32", name="head_activation")(x)

@@ -68,7 +68,7 @@ class SegmentationModel(keras.Model):
         inputs = keras.Input(shape=input_shape, name="input")
         features = encoder(inputs)
         x = arch.decode(features, depth, decoder_filters, **arch_options)
-        outputs = segmentation_head(x, num_classes, activation, arch.head_upsamples)
+        outputs = segmentation_head(x, num_classes, activation, arch.head_upsamples, arch.output_stride(depth))
         super().__init__(
             inputs=inputs,
             outputs=outputs,
@@ -266,17 +266,16 @@ def _check_decoder_filters(decoder_filters, arch, depth):
     stages = arch.stages(depth)
     filters = list(decoder_filters) if isinstance(decoder_filters, (list, tuple)) else []
     if len(filters) != stages or not all(isinstance(f, int) and f > 0 for f in filters):
-        raise ConfigError(
-            f"decoder_filters must be {stages} positive integers for {arch.name!r} with "
-            f"depth={depth} (one per decoder stage), got {decoder_filters!r}."
-        )
+        count = f"{stages} positive integer{'s' if stages > 1 else ''}"
+        why = f"with depth={depth} (one per decoder stage)" if arch.filter_count is None else "(docs/architectures.md)"
+        raise ConfigError(f"decoder_filters must be {count} for {arch.name!r} {why}, got {decoder_filters!r}.")
 
 
 def _default_decoder_filters(arch, depth, spec, encoder):
     """A plain encoder is mirrored (the classic U-Net); pretrained ones get the
     architecture's defaults, as segmentation_models.pytorch does."""
     stages = arch.stages(depth)
-    if spec.pretrained:
+    if spec.pretrained or not arch.mirror_encoder:
         return list(arch.default_filters[:stages])
     return [encoder.output[2 ** (depth - stage)].shape[-1] for stage in range(1, stages + 1)]
 

@@ -1,0 +1,103 @@
+"""FPN and LinkNet against their papers' block structure and against
+segmentation_models.pytorch's decoders (the parameter count of decoder + head over the
+same encoder widths)."""
+
+import keras
+import numpy as np
+import pytest
+
+import segzoo
+import smp_decoders
+from segzoo.errors import ConfigError
+
+SMP = smp_decoders.load()
+needs_smp = pytest.mark.skipif(SMP is None, reason="segmentation_models_pytorch and torch are not installed")
+BACKBONES = {"resnet50": {}, "mobilenetv2": {}, "none": {"encoder_filters": 16}}
+
+
+def _trainable(layers_or_model):
+    return int(sum(np.prod(w.shape) for w in layers_or_model.trainable_weights))
+
+
+def _decoder_and_head(model):
+    return _trainable(model) - _trainable(model.encoder)
+
+
+def _smp_channels(model):
+    """smp's encoder.out_channels for segzoo's encoder: the input first, then stride 2 up."""
+    widths = model.encoder.output
+    return (model.input_shape[-1], *[widths[2**level].shape[-1] for level in range(1, model.depth + 1)])
+
+
+@needs_smp
+@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("merge_policy", ["add", "cat"])
+def test_fpn_parameters_equal_smp(backbone, merge_policy):
+    model = segzoo.build("fpn", backbone=backbone, num_classes=4, input_shape=(64, 64, 3),
+                         merge_policy=merge_policy, **BACKBONES[backbone])
+    decoder = SMP["fpn"](_smp_channels(model), merge_policy=merge_policy)
+    head = SMP["head"](decoder.out_channels, 4, kernel_size=1, upsampling=4)
+    assert _decoder_and_head(model) == smp_decoders.parameter_count(decoder) + smp_decoders.parameter_count(head)
+
+
+@needs_smp
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_linknet_parameters_equal_smp(backbone):
+    model = segzoo.build("linknet", backbone=backbone, num_classes=4, input_shape=(64, 64, 3), **BACKBONES[backbone])
+    decoder = SMP["linknet"](_smp_channels(model), prefinal_channels=32, n_blocks=5)
+    head = SMP["head"](32, 4, kernel_size=1)
+    assert _decoder_and_head(model) == smp_decoders.parameter_count(decoder) + smp_decoders.parameter_count(head)
+
+
+def _layers(model, kind):
+    return [layer for layer in model.layers if isinstance(layer, kind)]
+
+
+@pytest.mark.parametrize("depth, stride", [(5, 4), (4, 2), (3, 1)])
+def test_fpn_structure(depth, stride):
+    """Four pyramid levels whatever the depth; the branch from the deepest level has three
+    conv-GN-ReLU blocks, then two, one and one; the merge sits at the fourth-deepest
+    level's stride and the head upsamples from there."""
+    model = segzoo.build("fpn", backbone="none", num_classes=3, input_shape=(64, 64, 3), depth=depth,
+                         encoder_filters=8, decoder_filters=(32, 16))
+    norms = [layer.name for layer in _layers(model, keras.layers.GroupNormalization)]
+    assert [sum(name.startswith(f"decoder_branch{b}_") for name in norms) for b in (1, 2, 3, 4)] == [3, 2, 1, 1]
+    assert all(layer.groups == 16 for layer in _layers(model, keras.layers.GroupNormalization))
+    assert model.get_layer("decoder_merge").output.shape == (None, 64 // stride, 64 // stride, 16)
+    lateral = [layer for layer in _layers(model, keras.layers.Conv2D) if layer.name.startswith("decoder_lateral")]
+    assert sorted(layer.name for layer in lateral) == sorted(f"decoder_lateral{2 ** (depth - k)}" for k in range(4))
+    assert all(layer.kernel_size == (1, 1) and layer.filters == 32 and layer.use_bias for layer in lateral)
+    assert model.output.shape == (None, 64, 64, 3)
+
+
+def test_linknet_structure():
+    """Each block ends at the width of the encoder feature it is added to; the last one,
+    at full resolution, has decoder_filters[0] channels."""
+    model = segzoo.build("linknet", backbone="none", num_classes=2, input_shape=(64, 64, 3), depth=4,
+                         encoder_filters=(8, 12, 16, 20, 24), decoder_filters=(6,))
+    links = {layer.name: layer.output.shape for layer in _layers(model, keras.layers.Add)
+             if layer.name.startswith("decoder_stage")}
+    assert links == {
+        "decoder_stage1_link": (None, 8, 8, 20),
+        "decoder_stage2_link": (None, 16, 16, 16),
+        "decoder_stage3_link": (None, 32, 32, 12),
+    }
+    assert model.get_layer("decoder_stage4_expand_relu").output.shape == (None, 64, 64, 6)
+    transposed = _layers(model, keras.layers.Conv2DTranspose)
+    assert [layer.kernel_size for layer in transposed] == [(4, 4)] * 4
+    assert [layer.filters for layer in transposed] == [24 // 4, 20 // 4, 16 // 4, 12 // 4]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"merge_policy": "sum"}, "merge_policy must be one of"),
+    ({"dropout": 1.0}, "dropout must be in"),
+    ({"decoder_filters": (64, 32, 16)}, "decoder_filters must be 2 positive integers"),
+])
+def test_fpn_bad_options(options, message):
+    with pytest.raises(ConfigError, match=message):
+        segzoo.build("fpn", backbone="none", num_classes=2, encoder_filters=4, **options)
+
+
+def test_linknet_takes_one_decoder_width():
+    with pytest.raises(ConfigError, match="decoder_filters must be 1 positive integer for"):
+        segzoo.build("linknet", backbone="none", num_classes=2, encoder_filters=4, decoder_filters=(32, 16))
