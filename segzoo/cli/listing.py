@@ -125,8 +125,10 @@ def _first_paragraph(obj):
 def _describe_architecture(spec):
     return "\n".join([
         f"architecture {spec.name}: {_first_paragraph(spec.decode)}",
-        f"  default decoder filters (pretrained backbones): {', '.join(map(str, spec.default_filters))}",
-        f"  with backbone 'none': a plain '{spec.encoder_block}' encoder, mirrored by the decoder",
+        f"  default decoder filters ({'pretrained backbones' if spec.mirror_encoder else 'every backbone'}): "
+        f"{', '.join(map(str, spec.default_filters))}",
+        f"  with backbone 'none': a plain '{spec.encoder_block}' encoder"
+        + (", mirrored by the decoder" if spec.mirror_encoder else ""),
         f"  options: {', '.join(spec.options) or 'none'}",
     ])
 
