@@ -34,8 +34,8 @@ def _smp_decoder_and_head(architecture, channels, smp):
     elif architecture == "linknet":
         decoder = smp["linknet"](channels, prefinal_channels=32, n_blocks=5)
         head = smp["head"](32, CLASSES, kernel_size=1)
-    elif architecture == "unet":
-        decoder = smp["unet"](channels, (256, 128, 64, 32, 16), n_blocks=5)
+    elif architecture in ("unet", "unetplusplus"):
+        decoder = smp[architecture](channels, (256, 128, 64, 32, 16), n_blocks=5)
         head = smp["head"](16, CLASSES, kernel_size=3)
     else:
         return None
@@ -54,7 +54,7 @@ def main():
         widths = model.encoder.output
         channels = (3, *[widths[2**level].shape[-1] for level in range(1, 6)])
         theirs = _smp_decoder_and_head(architecture, channels, smp)
-        difference = "no smp model" if theirs is None else f"{(ours - theirs) / theirs:+.1%}"
+        difference = "no smp model" if theirs is None else f"{ours - theirs:+,} ({(ours - theirs) / theirs:+.3%})"
         theirs = "-" if theirs is None else f"{theirs:,}"
         print(f"| `{architecture}` | {_trainable(model):,} | {ours:,} | {theirs} | {difference} |")
 

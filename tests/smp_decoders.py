@@ -17,7 +17,7 @@ def _stub_packages():
     root = spec.submodule_search_locations[0]
     for name, folder in [("", ""), (".base", "/base"), (".decoders", "/decoders"),
                          (".decoders.fpn", "/decoders/fpn"), (".decoders.linknet", "/decoders/linknet"),
-                         (".decoders.unet", "/decoders/unet")]:
+                         (".decoders.unet", "/decoders/unet"), (".decoders.unetplusplus", "/decoders/unetplusplus")]:
         full = "segmentation_models_pytorch" + name
         if full not in sys.modules:
             package = types.ModuleType(full)
@@ -27,8 +27,8 @@ def _stub_packages():
 
 
 def load():
-    """{"fpn": FPNDecoder, "linknet": LinknetDecoder, "unet": UnetDecoder, "head":
-    SegmentationHead}, or None
+    """{"fpn": FPNDecoder, "linknet": LinknetDecoder, "unet": UnetDecoder, "unetplusplus":
+    UnetPlusPlusDecoder, "head": SegmentationHead}, or None
     when smp or torch is not installed."""
     if importlib.util.find_spec("torch") is None or _stub_packages() is None:
         return None
@@ -36,6 +36,8 @@ def load():
         "fpn": importlib.import_module("segmentation_models_pytorch.decoders.fpn.decoder").FPNDecoder,
         "linknet": importlib.import_module("segmentation_models_pytorch.decoders.linknet.decoder").LinknetDecoder,
         "unet": importlib.import_module("segmentation_models_pytorch.decoders.unet.decoder").UnetDecoder,
+        "unetplusplus": importlib.import_module(
+            "segmentation_models_pytorch.decoders.unetplusplus.decoder").UnetPlusPlusDecoder,
         "head": importlib.import_module("segmentation_models_pytorch.base.heads").SegmentationHead,
     }
 

@@ -1,4 +1,4 @@
-"""FPN and LinkNet against their papers' block structure and against
+"""FPN, LinkNet and UNet++ against their papers' block structure and against
 segmentation_models.pytorch's decoders (the parameter count of decoder + head over the
 same encoder widths)."""
 
@@ -47,6 +47,43 @@ def test_linknet_parameters_equal_smp(backbone):
     decoder = SMP["linknet"](_smp_channels(model), prefinal_channels=32, n_blocks=5)
     head = SMP["head"](32, 4, kernel_size=1)
     assert _decoder_and_head(model) == smp_decoders.parameter_count(decoder) + smp_decoders.parameter_count(head)
+
+
+@needs_smp
+@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("depth", [5, 3])
+def test_unetplusplus_parameters_equal_smp(backbone, depth):
+    """smp's head is a 3x3 conv, segzoo's a 1x1: compared with a 1x1 smp head."""
+    model = segzoo.build("unetplusplus", backbone=backbone, num_classes=4, input_shape=(64, 64, 3), depth=depth,
+                         **BACKBONES[backbone])
+    decoder = SMP["unetplusplus"](_smp_channels(model), list(model.decoder_filters), n_blocks=depth)
+    head = SMP["head"](model.decoder_filters[-1], 4, kernel_size=1)
+    assert _decoder_and_head(model) == smp_decoders.parameter_count(decoder) + smp_decoders.parameter_count(head)
+
+
+def test_unetplusplus_structure():
+    """Zhou et al.'s grid: with depth 4, nodes X(d, l) for 0 <= d <= l <= 2 plus the last
+    full-resolution block. X(d, l) sits at the stride of encoder level l+1 (deepest = 0),
+    concatenates the upsampled X(d, l-1), the nodes X(d+1..l, l) and that encoder feature;
+    the top row takes decoder_filters, inner nodes their encoder feature's width."""
+    # plain encoder widths by stride 1, 2, 4, 8, 16: 8, 12, 16, 20, 24
+    model = segzoo.build("unetplusplus", backbone="none", num_classes=2, input_shape=(64, 64, 3), depth=4,
+                         encoder_filters=(8, 12, 16, 20, 24), decoder_filters=(40, 30, 20, 10))
+    outputs = {layer.name[len("decoder_"):-len("_block2_relu")]: layer.output.shape[1:] for layer in model.layers
+               if layer.name.startswith("decoder_x") and layer.name.endswith("_block2_relu")}
+    assert outputs == {
+        "x0_0": (8, 8, 40), "x1_1": (16, 16, 16), "x2_2": (32, 32, 12),
+        "x0_1": (16, 16, 30), "x1_2": (32, 32, 12),
+        "x0_2": (32, 32, 20),
+        "x0_3": (64, 64, 10),
+    }
+    concat = {layer.name: layer.output.shape[-1] for layer in model.layers if layer.name.endswith("_concat")}
+    assert concat == {
+        "decoder_x0_0_concat": 24 + 20, "decoder_x1_1_concat": 20 + 16, "decoder_x2_2_concat": 16 + 12,
+        "decoder_x0_1_concat": 40 + 16 + 16, "decoder_x1_2_concat": 16 + 12 + 12,
+        "decoder_x0_2_concat": 30 + 12 + 12 + 12,
+    }
+    assert model.output.shape == (None, 64, 64, 2)
 
 
 def _layers(model, kind):

@@ -1,6 +1,6 @@
 """Architectures: decoders over the backbones' {stride: feature} dicts, and the model class."""
 
-from segzoo.models import encoder_decoder, fpn, linknet, resunet, unet  # noqa: F401  (registration)
+from segzoo.models import encoder_decoder, fpn, linknet, resunet, unet, unetplusplus  # noqa: F401  (registration)
 from segzoo.models._spec import ArchitectureSpec
 from segzoo.models.segmentation_model import (
     SegmentationModel,
