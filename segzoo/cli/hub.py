@@ -1,9 +1,6 @@
-"""`segzoo pull`, `segzoo export` and `segzoo hub manifest`: checkpoints in and out."""
+"""`segzoo pull` and `segzoo hub manifest`: checkpoints in."""
 
-from pathlib import Path
-
-from segzoo.cli.common import add_model_argument, command, load_model
-from segzoo.export import EXPORT_FORMATS, check_export_format, export_model
+from segzoo.cli.common import command
 from segzoo.hub import download_checkpoint, load_manifest
 from segzoo.hub import manifest as hub_manifest
 from segzoo.hub.checkpoint import CARD_FILE, REQUIRED_FILES
@@ -28,21 +25,6 @@ def run_pull(args):
     folder = download_checkpoint(args.name, revision=args.revision, files=files,
                                  cache_dir=args.cache_dir, force_download=args.force)
     print(folder)
-
-
-def add_export(commands):
-    parser = command(commands, "export", run_export, "Export a model as a SavedModel, TFLite or ONNX file.")
-    add_model_argument(parser)
-    parser.add_argument("--format", required=True, choices=tuple(EXPORT_FORMATS))
-    parser.add_argument("--out", type=Path, metavar="PATH",
-                        help="default: <model name>-savedmodel, <model name>.tflite or <model name>.onnx")
-
-
-def run_export(args):
-    check_export_format(args.format)  # a missing converter before the model loads
-    model = load_model(args)
-    out = args.out or Path(Path(args.model.rstrip("/")).name + EXPORT_FORMATS[args.format])
-    print(export_model(model, out, args.format))
 
 
 def add_hub(commands):
