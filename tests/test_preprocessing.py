@@ -173,6 +173,7 @@ def test_pretrained_round_trip_and_adding_the_layer_on_load(plain_as, tmp_path, 
 
     saved_with = segzoo.save_pretrained(added, tmp_path / "with")
     assert json.loads((saved_with / "config.json").read_text())["include_preprocessing"] is True
+    assert "inside the model (include_preprocessing): give it raw [0, 255] pixels" in (saved_with / "README.md").read_text()
     reloaded = segzoo.from_pretrained(saved_with)
     assert reloaded.include_preprocessing
     np.testing.assert_allclose(predict(reloaded, x), expected, atol=1e-5)

@@ -1,0 +1,96 @@
+"""How closely each export format reproduces Keras (docs/export.md).
+
+For each model (UNet, 4 classes, encoder_weights=None, random weights, seed 0) built with
+include_preprocessing=True: `segzoo.export.export_model` in every format whose packages
+are installed, then the artefact in its own runtime on 4 random uint8-valued images,
+against Keras' `model.predict` on the same images. Reported: the largest absolute
+difference in probability, the share of pixels whose class (argmax) differs, the export
+time and the artefact's size.
+
+Run: python -m benchmarks.export_parity [--size 128] [--backbones none,mobilenetv2,resnet50]
+"""
+
+import argparse
+import importlib.util
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import segzoo
+from benchmarks._machine import load, machine
+from segzoo.export import EXPORT_FORMATS, export_model
+
+NEEDS = {"onnx": ("tf2onnx", "onnxruntime"), "openvino": ("openvino",), "litert": (), "tf_saved_model": ()}
+
+
+def run(path, format, x):
+    if format == "tf_saved_model":
+        loaded = tf.saved_model.load(str(path))
+        return loaded.serve(x).numpy()
+    if format == "onnx":
+        import onnxruntime
+        session = onnxruntime.InferenceSession(str(path))
+        return session.run(None, {session.get_inputs()[0].name: x})[0]
+    if format == "openvino":
+        import openvino
+        return openvino.Core().compile_model(str(path), "CPU")(x)[0]
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_path=str(path))
+    entry = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(entry["index"], x.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(entry["index"], x)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def size_of(path):
+    path = Path(path)
+    files = list(path.rglob("*")) if path.is_dir() else [path, path.with_suffix(".bin")]
+    return sum(f.stat().st_size for f in files if f.is_file())
+
+
+def measure(backbone, size, folder):
+    keras.utils.set_random_seed(0)
+    options = {"depth": 3, "encoder_filters": 8} if backbone == "none" else {}
+    model = segzoo.build("unet", backbone=backbone, num_classes=4, input_shape=(size, size, 3),
+                         include_preprocessing=True, **options)
+    x = np.random.default_rng(0).integers(0, 256, (4, size, size, 3)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    for format, suffix in EXPORT_FORMATS.items():
+        missing = [m for m in NEEDS[format] if importlib.util.find_spec(m) is None]
+        if format == "litert" and importlib.util.find_spec("ai_edge_litert") is None:
+            missing.append("ai_edge_litert")
+        if missing:
+            print(f"| {backbone} ({model.preprocessing}) | {format} | not installed: {', '.join(missing)} | | | |")
+            continue
+        start = time.perf_counter()
+        path = export_model(model, Path(folder) / f"{backbone}{suffix}", format)
+        seconds = time.perf_counter() - start
+        got = run(path, format, x)
+        difference = float(np.abs(got - expected).max())
+        flipped = float(np.mean(got.argmax(-1) != expected.argmax(-1)))
+        print(f"| {backbone} ({model.preprocessing}) | {format} | {difference:.1e} | {flipped:.2%} | "
+              f"{seconds:.1f} | {size_of(path) / 2**20:.1f} |", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--backbones", default="none,mobilenetv2,resnet50")
+    args = parser.parse_args()
+    print(f"machine: {machine()}; load {load()}; keras {keras.__version__}, tensorflow {tf.__version__}")
+    print(f"UNet, 4 classes, {args.size}x{args.size}, include_preprocessing=True, 4 random uint8-valued images\n")
+    print("| model (convention) | format | max abs difference | pixels whose class differs | export s | MiB |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="segzoo-export-") as folder:
+        for backbone in args.backbones.split(","):
+            measure(backbone, args.size, folder)
+
+
+if __name__ == "__main__":
+    main()
