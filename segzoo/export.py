@@ -1,48 +1,71 @@
-"""A model as a file other runtimes read: a TensorFlow SavedModel, TFLite or ONNX."""
+"""A model as a file other runtimes read, through Keras' own `model.export`: a TensorFlow
+SavedModel, ONNX, OpenVINO IR or LiteRT (TFLite). docs/export.md has what each needs."""
 
-import tempfile
+import importlib
 from pathlib import Path
 
 import tensorflow as tf
 
 from segzoo.errors import ConfigError
+from segzoo.models.segmentation_model import SegmentationModel, check_model
 
-# format -> what `segzoo export` appends to the model's name for the default output path
-EXPORT_FORMATS = {"savedmodel": "-savedmodel", "tflite": ".tflite", "onnx": ".onnx"}
+# Keras' format name -> what `segzoo export` appends to the model's name for the default path.
+EXPORT_FORMATS = {"tf_saved_model": "-savedmodel", "onnx": ".onnx", "openvino": ".xml", "litert": ".tflite"}
+# segzoo's earlier names, still accepted.
+FORMAT_ALIASES = {"savedmodel": "tf_saved_model", "tflite": "litert"}
+# format -> (the module Keras imports to write it, the pip package that provides it)
+_CONVERTERS = {"onnx": ("tf2onnx", "tf2onnx"), "openvino": ("openvino", "openvino")}
+# Keras refuses other endings for these formats.
+_SUFFIXES = {"openvino": ".xml", "litert": ".tflite"}
 
 
 def check_export_format(format):
-    """A ConfigError for a format that is unknown or whose converter is not installed."""
-    if format not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown export format {format!r}; use one of {', '.join(EXPORT_FORMATS)}.")
-    if format == "onnx" and not _has_tf2onnx():
-        raise ConfigError("ONNX export needs tf2onnx: pip install tf2onnx (or use --format savedmodel or tflite).")
+    """Keras' name of `format` (an alias is mapped); a ConfigError for an unknown format or
+    one whose converter is not installed, naming the pip package."""
+    name = FORMAT_ALIASES.get(format, format)
+    if name not in EXPORT_FORMATS:
+        names = ", ".join([*EXPORT_FORMATS, *FORMAT_ALIASES])
+        raise ConfigError(f"unknown export format {format!r}; use one of {names}.")
+    if name in _CONVERTERS:
+        module, package = _CONVERTERS[name]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise ConfigError(
+                f"{name} export needs {package}: pip install {package} (or use another format: "
+                f"{', '.join(f for f in EXPORT_FORMATS if f != name)})."
+            ) from None
+    return name
 
 
-def _has_tf2onnx():
-    try:
-        import tf2onnx  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def export_model(model, path, format, include_preprocessing=None):
+    """Write `model` to `path` with `model.export(path, format=...)`; returns the path.
 
-
-def export_model(model, path, format):
-    """Write `model` to `path` as "savedmodel" (a folder), "tflite" or "onnx" (a file);
-    returns the path. The input is float32 (batch, *model_input_shape), preprocessed as
-    the backbone expects."""
-    check_export_format(format)
+    format: "tf_saved_model" (a folder), "onnx", "openvino" (PATH.xml and PATH.bin) or
+    "litert" (PATH.tflite); "savedmodel" and "tflite" are the same as the first and last.
+    The artefact takes float32 (batch, *model_input_shape). include_preprocessing: True
+    puts the backbone's input convention inside it, so it takes raw [0, 255] pixels; False
+    leaves it out (inputs preprocessed as `model.preprocessing` says); None keeps the
+    model's own choice.
+    """
+    check_model(model)
+    name = check_export_format(format)
     path = Path(path)
+    if name in _SUFFIXES and path.suffix != _SUFFIXES[name]:
+        raise ConfigError(f"{name} export writes a {_SUFFIXES[name]} file: give a path ending in it, got {str(path)!r}.")
+    if include_preprocessing is not None and bool(include_preprocessing) != model.include_preprocessing:
+        model = with_preprocessing(model, bool(include_preprocessing))
     path.parent.mkdir(parents=True, exist_ok=True)
-    if format == "tflite":
-        with tempfile.TemporaryDirectory(prefix="segzoo-export-") as scratch:
-            model.export(scratch, format="tf_saved_model", verbose=False)
-            path.write_bytes(tf.lite.TFLiteConverter.from_saved_model(scratch).convert())
-    elif format == "onnx":
-        # An explicit signature: Keras' ONNX export refuses a model never called on data,
-        # as a freshly loaded checkpoint is.
-        signature = [tf.TensorSpec((None, *model.model_input_shape), tf.float32, name="input")]
-        model.export(str(path), format="onnx", verbose=False, input_signature=signature)
-    else:
-        model.export(str(path), format="tf_saved_model", verbose=False)
+    # An explicit signature: Keras' ONNX export refuses a model never called on data, as a
+    # freshly loaded checkpoint is; the same one for every format keeps their inputs alike.
+    signature = [tf.TensorSpec((None, *model.model_input_shape), tf.float32, name="input")]
+    model.export(str(path), format=name, verbose=False, input_signature=signature)
     return path
+
+
+def with_preprocessing(model, include):
+    """The same model (same weights) with or without its Preprocessing layer."""
+    config = {**model.get_config(), "include_preprocessing": include}
+    rebuilt = SegmentationModel.from_config(config)
+    rebuilt.set_weights(model.get_weights())  # the layer has no weights: the lists match
+    return rebuilt

@@ -264,7 +264,7 @@ def test_predict_matches_the_model_and_reports_bad_inputs(checkpoint, data, tmp_
     user_error(1, capsys.readouterr().err, "segzoo predict", "cannot be decoded")
 
 
-# ---------------------------------------------------------------- pull, export, hub
+# ---------------------------------------------------------------- pull, hub (export: tests/test_export.py)
 
 
 def test_pull_subprocess_from_the_local_hub(checkpoint, local_hub, tmp_path, monkeypatch):
@@ -286,49 +286,6 @@ def test_pull_subprocess_from_the_local_hub(checkpoint, local_hub, tmp_path, mon
 def test_pull_unknown_name(manifest, capsys):
     assert cli.main(["pull", "tinny"]) == 1
     user_error(1, capsys.readouterr().err, "segzoo pull", "Did you mean 'tiny'")
-
-
-def golden(checkpoint):
-    with np.load(checkpoint / "input.npz") as x, np.load(checkpoint / "output.npz") as y:
-        return x["input"], y["output"]
-
-
-@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
-def test_export_tflite_subprocess(checkpoint, tmp_path):
-    path = tmp_path / "model.tflite"
-    assert ok("export", checkpoint, "--format", "tflite", "--out", path).strip().endswith(str(path))
-    interpreter = tf.lite.Interpreter(model_path=str(path))
-    interpreter.allocate_tensors()
-    x, y = golden(checkpoint)
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
-    interpreter.invoke()
-    np.testing.assert_allclose(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), y, atol=1e-4)
-
-
-def test_export_savedmodel(checkpoint, tmp_path):
-    assert cli.main(["export", str(checkpoint), "--format", "savedmodel", "--out", str(tmp_path / "sm")]) == 0
-    x, y = golden(checkpoint)
-    loaded = tf.saved_model.load(str(tmp_path / "sm"))  # keep it referenced while serving
-    np.testing.assert_allclose(loaded.serve(x).numpy(), y, atol=1e-4)
-
-
-@pytest.mark.filterwarnings("ignore::FutureWarning")  # tf2onnx and keras' wrapper probe np.object
-def test_export_onnx_runs_in_onnxruntime(checkpoint, tmp_path):
-    """A freshly loaded checkpoint (never called) exports; onnxruntime gives the golden
-    output within 1e-4 (measured: about 3e-7)."""
-    pytest.importorskip("tf2onnx", reason="ONNX export needs tf2onnx (pip install tf2onnx)")
-    runtime = pytest.importorskip("onnxruntime", reason="checking the ONNX file needs onnxruntime")
-    path = tmp_path / "model.onnx"
-    assert cli.main(["export", str(checkpoint), "--format", "onnx", "--out", str(path)]) == 0
-    session = runtime.InferenceSession(str(path))
-    x, y = golden(checkpoint)
-    np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0], y, atol=1e-4)
-
-
-def test_export_onnx_without_tf2onnx_says_how_to_install(checkpoint, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # as if tf2onnx were not installed
-    assert cli.main(["export", str(checkpoint), "--format", "onnx"]) == 1
-    user_error(1, capsys.readouterr().err, "segzoo export", "ONNX export needs tf2onnx: pip install tf2onnx")
 
 
 def test_hub_manifest_in_process(checkpoint, tmp_path, capsys):

@@ -74,6 +74,7 @@ def test_config_is_the_build_arguments_plus_metadata(saved):
         "encoder_freeze": False,
         "decoder_filters": [16, 8, 4],
         "batchnorm_momentum": None,
+        "include_preprocessing": False,
         "name": "unet_none",
         "trainable": True,
         # ... and what save_pretrained was given or measured.

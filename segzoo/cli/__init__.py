@@ -17,7 +17,8 @@ import sys
 from segzoo._version import __version__
 from segzoo.cli.common import one_line
 from segzoo.cli.evaluate import add_evaluate
-from segzoo.cli.hub import add_export, add_hub, add_pull
+from segzoo.cli.export import add_export
+from segzoo.cli.hub import add_hub, add_pull
 from segzoo.cli.listing import add_info, add_list
 from segzoo.cli.predict import add_predict
 from segzoo.cli.train import add_train

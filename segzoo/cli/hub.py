@@ -1,10 +1,8 @@
-"""`segzoo pull`, `segzoo export` and `segzoo hub manifest`: checkpoints in and out."""
+"""`segzoo pull` and `segzoo hub manifest`: checkpoints in."""
 
 import sys
-from pathlib import Path
 
-from segzoo.cli.common import add_model_argument, command, load_model
-from segzoo.export import EXPORT_FORMATS, check_export_format, export_model
+from segzoo.cli.common import command
 from segzoo.hub import download_checkpoint, load_manifest, zoo_root
 from segzoo.hub import manifest as hub_manifest
 from segzoo.hub.checkpoint import CARD_FILE, REQUIRED_FILES
@@ -34,21 +32,6 @@ def run_pull(args):
         print(f"{args.name} is bundled with segzoo: every file matches the manifest, nothing was "
               "downloaded (--force downloads it from the hub).", file=sys.stderr)
     print(folder)
-
-
-def add_export(commands):
-    parser = command(commands, "export", run_export, "Export a model as a SavedModel, TFLite or ONNX file.")
-    add_model_argument(parser)
-    parser.add_argument("--format", required=True, choices=tuple(EXPORT_FORMATS))
-    parser.add_argument("--out", type=Path, metavar="PATH",
-                        help="default: <model name>-savedmodel, <model name>.tflite or <model name>.onnx")
-
-
-def run_export(args):
-    check_export_format(args.format)  # a missing converter before the model loads
-    model = load_model(args)
-    out = args.out or Path(Path(args.model.rstrip("/")).name + EXPORT_FORMATS[args.format])
-    print(export_model(model, out, args.format))
 
 
 def add_hub(commands):

@@ -6,7 +6,6 @@ is scanned once up front (`segzoo.data.inspect`), so a bad file raises a DataErr
 it before training starts.
 """
 
-import keras
 import tensorflow as tf
 
 from segzoo.backbones import get_backbone_spec
@@ -15,6 +14,7 @@ from segzoo.data.decode import UNKNOWN_COLOUR, check_mask_format, decode_image, 
 from segzoo.data.files import check_indexed_png_support, pair_files
 from segzoo.data.inspect import scan
 from segzoo.errors import ConfigError
+from segzoo.models.preprocessing import CAFFE_BGR_MEAN
 
 RESIZE_MODES = ("stretch", "pad", "crop")
 INTERPOLATIONS = ("bilinear", "area")
@@ -34,8 +34,9 @@ def from_folders(images_dir, masks_dir, image_size, num_classes, mask_format="in
     augment: None or a callable on (images, masks) batches, such as
     `segzoo.data.augment(...)`; it runs after `cache` (a new draw every epoch) and before
     `preprocessing`, on images in [0, 255].
-    preprocessing: None, a backbone name (its keras.applications input convention) or a
-    callable on float images in [0, 255].
+    preprocessing: None, a segzoo model (its input convention, nothing if the model
+    includes it), a backbone name (its pretrained weights' convention) or a callable on
+    float images in [0, 255].
     check: scan every pair once before returning (`segzoo.data.inspect`) and raise a
     DataError naming the first unreadable file, out-of-range label or size mismatch. With
     check=False the same problems still stop iteration, with a TensorFlow error.
@@ -78,17 +79,26 @@ def _check_options(image_size, num_classes, mask_format, palette, resize, interp
 
 
 def preprocessing_function(preprocessing):
-    """The callable that turns [0, 255] images into what `preprocessing` expects: a backbone
-    name gives its pretrained weights' convention (None when the backbone normalises raw
-    pixels itself), a callable is returned as it is."""
-    if preprocessing is None or callable(preprocessing):
+    """The callable that turns [0, 255] images into what `preprocessing` expects, or None
+    for nothing to do. `preprocessing`: None; a segzoo model (its `input_preprocessing`
+    convention: nothing when the model includes its preprocessing layer); a backbone name
+    (its pretrained weights' convention); or a callable, returned as it is.
+
+    The conventions are those of segzoo.models.preprocessing, written with TensorFlow ops
+    so that they run in tf.data whatever the Keras backend."""
+    if preprocessing is None:
+        return None
+    if hasattr(preprocessing, "include_preprocessing"):  # a SegmentationModel (also callable)
+        convention = "none" if preprocessing.include_preprocessing else preprocessing.preprocessing
+    elif callable(preprocessing):
         return preprocessing
-    convention = get_backbone_spec(preprocessing).preprocessing
+    else:
+        convention = get_backbone_spec(preprocessing).preprocessing
     if convention == "tf":
-        return lambda x: x / 127.5 - 1.0
+        return lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0
     if convention == "caffe":
-        return keras.applications.resnet.preprocess_input
-    return None  # the backbone normalises raw [0, 255] pixels itself
+        return lambda x: tf.reverse(tf.cast(x, tf.float32), axis=[-1]) - CAFFE_BGR_MEAN
+    return None  # raw [0, 255] pixels: the model normalises them itself
 
 
 def pair_reader(size, num_classes, mask_format, palette, resize, interpolation, ignore_index):

@@ -83,6 +83,8 @@ def _input(config, metadata):
     size = " x ".join("any" if side is None else str(side) for side in shape) if shape else "unknown"
     preprocessing = metadata.get("preprocessing", "none")
     text = PREPROCESSING_TEXT.get(preprocessing, preprocessing)
+    if config.get("include_preprocessing") and preprocessing != "none":
+        text = f"inside the model (include_preprocessing): give it raw [0, 255] pixels; it applies {text}"
     depth = config.get("depth")
     note = f" Spatial sizes must be multiples of {2 ** depth}." if isinstance(depth, int) else ""
     return f"## Input\n\nShape (height x width x channels): {size}.{note} Preprocessing: {text}.\n"

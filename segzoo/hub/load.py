@@ -37,6 +37,7 @@ def from_pretrained(
     force_download=False,
     token=None,
     manifest=None,
+    include_preprocessing=None,
 ):
     """Load a checkpoint: a local folder, a name in weights_manifest.json, or a hub repo
     id "org/name" (at `revision`). A zoo name loads the copy bundled with segzoo (no
@@ -49,6 +50,9 @@ def from_pretrained(
     "auto" keeps it for the same classes and picks as `build` does for new ones (sigmoid
     for 1, softmax for more), "logits" asks for no activation.
     compile: compile with the recorded loss and metrics and an Adam optimizer.
+    include_preprocessing: True adds the backbone's input convention as the first layer
+    (the model then takes raw [0, 255] pixels), False removes it, None keeps the
+    checkpoint's choice. The layer has no weights: every checkpoint loads either way.
     """
     check_keras_version()
     folder = download_checkpoint(
@@ -57,6 +61,8 @@ def from_pretrained(
     )
     config = read_config(folder / CONFIG_FILE)
     build_args, metadata = split_config(config)
+    if include_preprocessing is not None:
+        build_args["include_preprocessing"] = bool(include_preprocessing)
     model = rebuild(build_args, folder / WEIGHTS_FILE)
     model.class_names = tuple(metadata.get("class_names") or ())
     model = _with_head(model, num_classes, activation)

@@ -45,7 +45,8 @@ def save_pretrained(
     build_args, metadata = split_config(config)
     (directory / CARD_FILE).write_text(card.model_card(build_args, metadata), encoding="utf-8")
     if golden:
-        write_golden(model, directory, metadata["preprocessing"])
+        # The golden input in the range the model takes: raw pixels if it preprocesses them.
+        write_golden(model, directory, "none" if model.include_preprocessing else metadata["preprocessing"])
     return directory
 
 

@@ -2,6 +2,7 @@
 
 from segzoo.models import encoder_decoder, fpn, linknet, resunet, unet, unetplusplus  # noqa: F401  (registration)
 from segzoo.models._spec import ArchitectureSpec
+from segzoo.models.preprocessing import CONVENTIONS, Preprocessing, preprocess
 from segzoo.models.segmentation_model import (
     SegmentationModel,
     build,
@@ -11,12 +12,15 @@ from segzoo.models.segmentation_model import (
 from segzoo.models.sizes import MIN_PRETRAINED_SIZE, smallest_input_side, valid_input_size
 
 __all__ = [
+    "CONVENTIONS",
     "MIN_PRETRAINED_SIZE",
     "ArchitectureSpec",
+    "Preprocessing",
     "SegmentationModel",
     "build",
     "get_architecture_spec",
     "list_architectures",
+    "preprocess",
     "smallest_input_side",
     "valid_input_size",
 ]

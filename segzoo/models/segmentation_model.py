@@ -10,6 +10,7 @@ from segzoo.backbones import get_backbone_spec
 from segzoo.errors import ConfigError, InputShapeError, UnknownNameError
 from segzoo.models._spec import ARCHITECTURES
 from segzoo.models.heads import check_from_logits, check_head, check_mode, segmentation_head
+from segzoo.models.preprocessing import Preprocessing, preprocess
 from segzoo.models.sizes import smallest_input_side
 
 DEPTHS = (3, 4, 5)
@@ -43,6 +44,7 @@ class SegmentationModel(keras.Model):
         depth=5,
         decoder_filters=None,
         batchnorm_momentum=None,
+        include_preprocessing=False,
         name=None,
         _fetch_encoder_weights=True,
         **options,
@@ -66,7 +68,8 @@ class SegmentationModel(keras.Model):
             decoder_filters = _default_decoder_filters(arch, depth, spec, encoder)
         encoder.trainable = not encoder_freeze
         inputs = keras.Input(shape=input_shape, name="input")
-        features = encoder(inputs)
+        features = encoder(Preprocessing(spec.preprocessing, name="preprocessing")(inputs)
+                           if include_preprocessing else inputs)
         x = arch.decode(features, depth, decoder_filters, **arch_options)
         outputs = segmentation_head(x, num_classes, activation, arch.head_upsamples, arch.output_stride(depth))
         super().__init__(
@@ -85,6 +88,7 @@ class SegmentationModel(keras.Model):
         self.depth = depth
         self.decoder_filters = list(decoder_filters)
         self.batchnorm_momentum = None if batchnorm_momentum is None else float(batchnorm_momentum)
+        self.include_preprocessing = bool(include_preprocessing)
         self.options = dict(options)
         pretrained = spec.pretrained and encoder_weights is not None
         set_batchnorm_momentum(self, self.batchnorm_momentum, keep_encoder=pretrained)
@@ -92,6 +96,21 @@ class SegmentationModel(keras.Model):
     @property
     def encoder(self):
         return self.get_layer("encoder")
+
+    @property
+    def preprocessing(self):
+        """The backbone's input convention: "caffe", "tf" or "none" (raw [0, 255] pixels)."""
+        return get_backbone_spec(self.backbone).preprocessing
+
+    @property
+    def input_preprocessing(self):
+        """What to apply to [0, 255] images before they enter the model: a callable, or
+        None when the model preprocesses them itself (include_preprocessing=True) or its
+        convention is "none"."""
+        if self.include_preprocessing or self.preprocessing == "none":
+            return None
+        convention = self.preprocessing
+        return lambda x: preprocess(x, convention)
 
     def get_config(self):
         return {
@@ -105,6 +124,7 @@ class SegmentationModel(keras.Model):
             "depth": self.depth,
             "decoder_filters": list(self.decoder_filters),
             "batchnorm_momentum": self.batchnorm_momentum,
+            "include_preprocessing": self.include_preprocessing,
             **self.options,
             "name": self.name,
             "trainable": self.trainable,
@@ -333,6 +353,9 @@ def build(architecture, *args, **options):
     multi-label), "softmax" or None (logits). batchnorm_momentum: None gives 0.9 to every
     BatchNormalization layer trained from scratch and leaves a pretrained encoder's own
     (MobileNetV2 0.999, ResNet 0.99); a number sets every layer, the encoder's too.
+    include_preprocessing: start with a `Preprocessing` layer applying the backbone's input
+    convention (`model.preprocessing`), so the model takes raw [0, 255] pixels (uint8 or
+    float); it has no weights, so checkpoints load either way (docs/export.md).
     """
     return SegmentationModel(architecture, *args, **options)
 
