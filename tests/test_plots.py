@@ -36,8 +36,7 @@ def scene():
     return image, truth, prediction
 
 
-def blend(colour):
-    return [round(0.5 * GREY + 0.5 * c) for c in colour]
+DIMMED = [GREY // 2 + 64] * 3  # the image in grey at half contrast, under the classes
 
 
 def box(picture, name):
@@ -57,11 +56,11 @@ def test_panels_lay_out_titled_enlarged_panels_left_to_right():
     np.testing.assert_array_equal(box(picture, "image"), np.full((256, 256, 3), GREY))
     truth_panel, predicted_panel = box(picture, "ground truth"), box(picture, "prediction")
     # Pixel (r, c) of the 32x32 mask is the 8x8 block at (8r, 8c).
-    assert truth_panel[8 * 4, 8 * 4].tolist() == blend(CLASS_RGB[1])
-    assert truth_panel[8 * 27 + 7, 8 * 27 + 7].tolist() == blend(CLASS_RGB[2])
-    assert truth_panel[8 * 15, 8 * 15].tolist() == [GREY] * 3  # background unpainted
-    assert predicted_panel[8 * 20, 8 * 20].tolist() == blend(CLASS_RGB[3])
-    assert predicted_panel[0, 8 * 31].tolist() == blend(CLASS_RGB[1])
+    assert truth_panel[8 * 4, 8 * 4].tolist() == list(CLASS_RGB[1])
+    assert truth_panel[8 * 27 + 7, 8 * 27 + 7].tolist() == list(CLASS_RGB[2])
+    assert truth_panel[8 * 15, 8 * 15].tolist() == DIMMED  # background unpainted
+    assert predicted_panel[8 * 20, 8 * 20].tolist() == list(CLASS_RGB[3])
+    assert predicted_panel[0, 8 * 31].tolist() == list(CLASS_RGB[1])
     assert [title for title, *_ in picture.texts[:3]] == ["image", "ground truth", "prediction"]
 
 
@@ -99,7 +98,7 @@ def test_error_map_colours_false_negatives_false_positives_and_wrong_classes():
     assert errors[0, 31].tolist() == list(amber)
     assert errors[6, 6].tolist() == list(white)  # disk called disk
     assert errors[22, 22].tolist() == list(cyan)  # square called line: wrong class
-    assert errors[16, 2].tolist() == [GREY // 2] * 3  # correct background: the image, dimmed grey
+    assert errors[16, 2].tolist() == DIMMED  # correct background
     counts = {colour: int((errors == colour).all(axis=-1).sum()) for colour in (white, magenta, amber, cyan)}
     assert counts == {white: 7 * 8, magenta: 8, amber: 7 + 1, cyan: 64}
     entries = [name[len("legend: "):] for name in picture.boxes if name.startswith("legend: ")]
@@ -112,7 +111,7 @@ def test_error_map_leaves_ignored_pixels_grey():
     image, truth, prediction = scene()
     truth[0, 31] = 255  # unlabelled: the stray prediction there is no false alarm
     painted = plots.error_map(image, truth, prediction, 4)
-    assert painted[0, 31].tolist() == [GREY // 2] * 3
+    assert painted[0, 31].tolist() == DIMMED
 
 
 def test_text_goes_into_the_bands_and_leaves_the_pixels(monkeypatch):

@@ -41,14 +41,29 @@ def overlay(image, labels, num_classes, alpha=0.5):
     return np.round(blended).astype(np.uint8)
 
 
+def dim(image):
+    """The image in grey at half contrast (64-191), a backdrop that no class colour blends into."""
+    grey = np.round(np.asarray(image, np.float32).mean(axis=-1, keepdims=True) * 0.5 + 64)
+    return np.repeat(grey, 3, axis=-1).astype(np.uint8)
+
+
+def label_map(image, labels, num_classes):
+    """Each pixel of class 1..num_classes-1 in its solid class colour over the dimmed image
+    (exactly the legend's colours); background and other values (ignore_index) stay grey."""
+    labels = np.asarray(labels)
+    picture = dim(image)
+    painted = (labels >= 1) & (labels < num_classes)
+    picture[painted] = class_colours(max(num_classes, 2))[labels[painted]]
+    return picture
+
+
 def error_map(image, truth, prediction, num_classes):
-    """The image in dim grey, each foreground error or hit painted in its ERROR_KINDS colour:
+    """The dimmed image, each foreground error or hit painted in its ERROR_KINDS colour:
     correct (a foreground pixel given its class), missed (foreground called background),
     false alarm (background called foreground), wrong class (another foreground class).
     Correct background and labels outside the classes (ignore_index) stay grey."""
     truth, prediction = np.asarray(truth), np.asarray(prediction)
-    grey = np.asarray(image, np.float32).mean(axis=-1, keepdims=True) * 0.5
-    picture = np.repeat(np.round(grey), 3, axis=-1).astype(np.uint8)
+    picture = dim(image)
     scored = (truth >= 0) & (truth < num_classes)
     truth_fg, predicted_fg = scored & (truth >= 1), scored & (prediction >= 1)
     kinds = (truth_fg & (prediction == truth), truth_fg & ~predicted_fg,

@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 
-from segzoo.plots.colours import ERROR_KINDS, class_colours, enlarge, error_map, overlay
+from segzoo.plots.colours import ERROR_KINDS, class_colours, enlarge, error_map, label_map
 
 MARGIN, GAP, TITLE, SWATCH, ROW = 8, 8, 24, 14, 22
 BORDER = (128, 128, 128)
@@ -24,13 +24,13 @@ class Picture:
 def panels(image, prediction, num_classes, truth=None, class_names=None, errors=False, min_size=256):
     """image | prediction, or image | ground truth | prediction (| errors) when `truth` is
     given: each panel enlarged with nearest neighbour to at least `min_size` pixels tall,
-    titled, above a legend naming the painted classes (class_names, else "class i") and,
+    titled, classes in solid colours over the image in grey (segzoo.plots.label_map), above a legend naming the painted classes (class_names, else "class i") and,
     with errors=True, the error map's colours. num_classes counts the background."""
     image = np.clip(np.asarray(image, np.float32), 0, 255)
     named = {"image": image.astype(np.uint8)}
     if truth is not None:
-        named["ground truth"] = overlay(image, truth, num_classes)
-    named["prediction"] = overlay(image, prediction, num_classes)
+        named["ground truth"] = label_map(image, truth, num_classes)
+    named["prediction"] = label_map(image, prediction, num_classes)
     if errors:
         if truth is None:
             raise ValueError("errors=True needs the ground truth.")
