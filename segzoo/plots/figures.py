@@ -101,10 +101,11 @@ def confusion_matrix(matrix, class_names, path):
 
 
 def iou_bars(report, path):
-    """Horizontal bars of each class's IoU from a segzoo.evaluate report, the mean IoU as
-    a dashed line, each bar labelled with its value and pixel share; False without matplotlib."""
+    """Horizontal bars of each class's IoU from a segzoo.evaluate report, each labelled with
+    its value, the classes with their pixel shares, the mean IoU as a dashed line; False
+    without matplotlib."""
     classes = report["classes"]
-    figure = _figure(7, max(2.5, 0.45 * len(classes) + 1.2))
+    figure = _figure(7, max(2.5, 0.6 * len(classes) + 1.2))
     if figure is None:
         return False
     names = list(classes)
@@ -112,16 +113,17 @@ def iou_bars(report, path):
     total = sum(classes[name]["support"] for name in names) or 1
     axes = figure.subplots()
     axes.barh(range(len(names)), values, color="tab:blue")
-    for index, name in enumerate(names):
-        shown = "-" if classes[name]["iou"] is None else f"{values[index]:.3f}"
-        axes.text(min(values[index], 0.82) + 0.01, index,
-                  f"{shown}  ({classes[name]['support'] / total:.1%} of pixels)", va="center", fontsize=8)
+    for index, value in enumerate(values):
+        shown = "-" if classes[names[index]]["iou"] is None else f"{value:.3f}"
+        inside = value > 0.2  # white on the bar, else black after it
+        axes.text(value - 0.01 if inside else value + 0.01, index, shown, va="center", fontsize=9,
+                  ha="right" if inside else "left", color="white" if inside else "black")
+    title = "IoU per class"
     if report["mean"]["iou"] is not None:
-        axes.axvline(report["mean"]["iou"], color="black", linestyle="--", linewidth=1,
-                     label=f"mean IoU {report['mean']['iou']:.3f}")
-        axes.legend(loc="lower right", fontsize=8)
-    axes.set(yticks=range(len(names)), xlim=(0, 1.12), xlabel="IoU", title="IoU per class")
-    axes.set_yticklabels(names)
+        axes.axvline(report["mean"]["iou"], color="black", linestyle="--", linewidth=1)
+        title += f" (dashed: mean IoU {report['mean']['iou']:.3f})"
+    axes.set(yticks=range(len(names)), xlim=(0, 1), xlabel="IoU", title=title)
+    axes.set_yticklabels([f"{name}\n{classes[name]['support'] / total:.1%} of pixels" for name in names])
     axes.invert_yaxis()
     figure.savefig(path)
     return True
