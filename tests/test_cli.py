@@ -423,37 +423,64 @@ def test_evaluate_palette_masks(checkpoint, tmp_path):
     assert not (tmp_path / "out" / "overlays").exists()
 
 
+class StopBeforeTraining(Exception):
+    pass
+
+
+def stop_at_compile(monkeypatch, seen):
+    """Replace train's _compile: keep the first training batch and stop (no fit, no tracing)."""
+    def stop(model, args, train):
+        seen["batch"] = next(iter(train))
+        seen["model"] = model
+        raise StopBeforeTraining
+
+    monkeypatch.setattr("segzoo.cli.train._compile", stop)
+
+
+def recording(monkeypatch, name, seen):
+    """Wrap segzoo.cli.train.<name> so that its keyword arguments land in seen[name]."""
+    import segzoo.cli.train as train_module
+
+    real = getattr(train_module, name)
+
+    def wrapper(*args, **options):
+        seen.setdefault(name, []).append(options)
+        return real(*args, **options)
+
+    monkeypatch.setattr(train_module, name, wrapper)
+
+
 def test_train_folder_options_and_augment_choices(tmp_path, capsys, monkeypatch):
-    """--mask-format binary and --resize crop reach from_folders; --augment's options reach
-    segzoo.data.augment with the run's seed."""
+    """--mask-format binary and --resize crop reach from_folders (0/255 masks of 32x40 come
+    out 0/1 and 32x32); --augment's options reach segzoo.data.augment with the run's seed."""
     rng = np.random.default_rng(0)
     for split in ("train", "validation"):
         mask_folder(tmp_path / "data" / split, [255 * (rng.random((SIZE, SIZE + 8)) < 0.3) for _ in range(4)])
     seen = {}
-    real_augment = segzoo.data.augment
-
-    def recording_augment(**options):
-        seen.update(options)
-        return real_augment(**options)
-
-    monkeypatch.setattr("segzoo.cli.train.augment", recording_augment)
-    assert cli.main(["train", "--data", str(tmp_path / "data"), "--classes", "2", *TINY, "--mask-format", "binary",
-                     "--resize", "crop", "--augment", "flip=vertical,rotate90,zoom=0.1", "--seed", "3",
-                     "--overlays", "1", "--out", str(tmp_path / "run")]) == 0
-    assert seen == {"flip": "vertical", "rotate90": True, "zoom": 0.1, "seed": 3}
-    out = capsys.readouterr().out
-    support = int(next(line for line in out.splitlines() if line.startswith("class_1 ")).split()[-1])
-    assert 0 < support <= 4 * SIZE * SIZE  # 4 validation masks cropped to 32x32; 0/255 read as 0/1
+    recording(monkeypatch, "from_folders", seen)
+    recording(monkeypatch, "augment", seen)
+    stop_at_compile(monkeypatch, seen)
+    with pytest.raises(StopBeforeTraining):
+        cli.main(["train", "--data", str(tmp_path / "data"), "--classes", "2", *TINY, "--mask-format", "binary",
+                  "--resize", "crop", "--augment", "flip=vertical,rotate90,zoom=0.1", "--seed", "3",
+                  "--out", str(tmp_path / "run")])
+    assert [(o["mask_format"], o["palette"], o["resize"]) for o in seen["from_folders"]] == [("binary", None, "crop")] * 2
+    assert seen["augment"] == [{"flip": "vertical", "rotate90": True, "zoom": 0.1, "seed": 3}]
+    images, masks = seen["batch"][:2]
+    assert tuple(images.shape) == (4, SIZE, SIZE, 3) and set(np.unique(masks.numpy())) <= {0, 1}
+    capsys.readouterr()
 
 
-def test_train_shapes_options_and_bare_augment(tmp_path, monkeypatch):
+def test_train_shapes_options_and_bare_augment(tmp_path, capsys, monkeypatch):
     seen = {}
-    monkeypatch.setattr("segzoo.cli.train.augment", lambda **options: seen.update(options) or (lambda x, y: (x, y)))
-    assert cli.main(["train", "--dataset", "shapes", "--images", "8", "--shapes", "disk,line", "--colours", "random",
-                     "--foreground-fraction", "0.1", *TINY, "--augment", "--overlays", "0",
-                     "--out", str(tmp_path)]) == 0
-    assert seen == {"flip": "horizontal", "seed": 0}  # the old --augment
-    assert segzoo.from_pretrained(tmp_path / "best").class_names == ("background", "disk", "line")
+    recording(monkeypatch, "augment", seen)
+    stop_at_compile(monkeypatch, seen)
+    with pytest.raises(StopBeforeTraining):
+        cli.main(["train", "--dataset", "shapes", "--images", "8", "--shapes", "disk,line", "--colours", "random",
+                  "--foreground-fraction", "0.1", *TINY, "--augment", "--out", str(tmp_path)])
+    assert seen["augment"] == [{"flip": "horizontal", "seed": 0}]  # the old --augment
+    assert seen["model"].num_classes == 3
+    assert "3 classes (background, disk, line)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, status, fragments", [
