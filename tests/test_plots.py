@@ -82,7 +82,7 @@ def test_legend_swatches_have_the_class_colours_and_names():
         swatch = box(picture, f"legend: {name}")
         assert swatch.shape[:2] == (14, 14)
         assert (swatch == CLASS_RGB[label]).all()
-        top, left, _, _ = picture.boxes[f"legend: {name}"]
+        top = picture.boxes[f"legend: {name}"][0]
         assert top > max(t + h for t, _, h, _ in (picture.boxes[p] for p in ("image", "prediction")))
     assert [text for text, *_ in picture.texts[3:]] == NAMES[1:]
 

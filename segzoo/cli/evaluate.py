@@ -5,7 +5,14 @@ import json
 from pathlib import Path
 
 from segzoo.cli import arguments
-from segzoo.cli.common import add_model_argument, command, input_size, label_names, load_model, write_overlays
+from segzoo.cli.common import (
+    add_model_argument,
+    command,
+    input_size,
+    label_names,
+    load_model,
+    write_overlays,
+)
 from segzoo.data import from_folders
 from segzoo.errors import DataError
 from segzoo.evaluation import evaluate

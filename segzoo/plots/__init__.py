@@ -1,7 +1,15 @@
 """Pictures: colour overlays, error maps and titled panels (NumPy; text with matplotlib
 when installed), training curves, the confusion matrix and per-class IoU bars (matplotlib)."""
 
-from segzoo.plots.colours import ERROR_KINDS, class_colours, dim, enlarge, error_map, label_map, overlay
+from segzoo.plots.colours import (
+    ERROR_KINDS,
+    class_colours,
+    dim,
+    enlarge,
+    error_map,
+    label_map,
+    overlay,
+)
 from segzoo.plots.figures import (
     MATPLOTLIB_HINT,
     confusion_matrix,
@@ -19,8 +27,8 @@ __all__ = [
     "MATPLOTLIB_HINT",
     "Picture",
     "class_colours",
-    "dim",
     "confusion_matrix",
+    "dim",
     "enlarge",
     "error_map",
     "iou_bars",
