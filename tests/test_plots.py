@@ -73,6 +73,15 @@ def test_predict_panels_are_image_and_prediction_and_keep_large_images():
     assert [text for text, *_ in picture.texts] == ["image", "prediction", "class 1"]  # default names
 
 
+def test_large_images_are_shrunk_by_an_integer_step():
+    labels = np.zeros((2500, 900), np.int64)
+    labels[::3, ::3] = 1  # every third pixel, so a step of 3 keeps only class-1 pixels
+    picture = plots.panels(np.zeros((2500, 900, 3), np.uint8), labels, 2, max_size=1000)
+    predicted = box(picture, "prediction")
+    assert predicted.shape == (834, 300, 3)  # ceil(2500 / 3), ceil(900 / 3)
+    assert (predicted == CLASS_RGB[1]).all()
+
+
 def test_legend_swatches_have_the_class_colours_and_names():
     image, truth, prediction = scene()
     picture = plots.panels(image, prediction, 4, truth=truth, class_names=NAMES)

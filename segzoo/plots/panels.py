@@ -21,11 +21,14 @@ class Picture:
     texts: list  # (text, x, y, size, ha): at pixel (x, y), drawn if matplotlib is there
 
 
-def panels(image, prediction, num_classes, truth=None, class_names=None, errors=False, min_size=256):
+def panels(image, prediction, num_classes, truth=None, class_names=None, errors=False, min_size=256,
+           max_size=1024):
     """image | prediction, or image | ground truth | prediction (| errors) when `truth` is
     given: each panel enlarged with nearest neighbour to at least `min_size` pixels tall,
     titled, classes in solid colours over the image in grey (segzoo.plots.label_map), above a legend naming the painted classes (class_names, else "class i") and,
-    with errors=True, the error map's colours. num_classes counts the background."""
+    with errors=True, the error map's colours. num_classes counts the background. A panel
+    taller than `max_size` keeps every k-th pixel (nearest neighbour, k the smallest
+    integer that fits), so that a 4000-pixel image gives a picture one can open."""
     image = np.clip(np.asarray(image, np.float32), 0, 255)
     named = {"image": image.astype(np.uint8)}
     if truth is not None:
@@ -36,7 +39,8 @@ def panels(image, prediction, num_classes, truth=None, class_names=None, errors=
             raise ValueError("errors=True needs the ground truth.")
         named["errors"] = error_map(image, truth, prediction, num_classes)
     groups = _legend_groups(num_classes, class_names, errors)
-    return _lay_out({name: enlarge(panel, min_size) for name, panel in named.items()}, groups)
+    step = -(-image.shape[0] // max_size)
+    return _lay_out({name: enlarge(panel[::step, ::step], min_size) for name, panel in named.items()}, groups)
 
 
 def _legend_groups(num_classes, class_names, errors):
