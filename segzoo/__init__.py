@@ -1,5 +1,9 @@
 """segzoo: a Keras 3 model zoo for semantic image segmentation."""
 
+from segzoo._quiet import import_tensorflow_quietly
+
+import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
+
 from segzoo._version import __version__
 from segzoo import backbones, callbacks, data, datasets, errors, losses, metrics
 from segzoo.batchnorm import recalibrate_batchnorm

@@ -113,6 +113,16 @@ def test_console_script_is_declared_in_pyproject():
     assert callable(cli.main)
 
 
+def test_no_tensorflow_start_up_noise_on_stderr():
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-m", "segzoo.cli", "list"], check=False, capture_output=True,
+                            text=True, timeout=300, env={**environment, "HF_HUB_OFFLINE": "1"}, cwd=ROOT)
+    assert result.returncode == 0 and "architectures:" in result.stdout
+    for noise in ("cudart_stub", "oneDNN custom operations", "cpu_feature_guard", "absl::InitializeLog",
+                  "cuInit", "I0000", "E0000", "W0000"):
+        assert noise not in result.stderr, result.stderr
+
+
 # ---------------------------------------------------------------- list and info
 
 
@@ -156,7 +166,9 @@ def test_train_builtin_dataset_subprocess(tmp_path):
     assert history[0].split(",") == ["epoch", "iou", "loss", "val_iou", "val_loss"] and len(history) == 2
     overlays = sorted((out_dir / "overlays").glob("*.png"))
     assert len(overlays) == 2  # 12 images, a fifth held out: 2 validation images
-    assert read_png(overlays[0]).shape == (128, 3 * 128 + 2 * 2 * 4, 3)  # 3 panels enlarged 4x
+    # 3 panels of 32 px enlarged 8x to 256, 8 px margins and gaps, a 24 px title band and
+    # one 22 px legend row: 8 + 24 + 256 + 8 + 22 + 8 tall, 8 + 3 * 256 + 2 * 8 + 8 wide.
+    assert read_png(overlays[0]).shape[:2] == (326, 800)
     assert (out_dir / "training_curves.png").exists() == has_matplotlib()
 
 
@@ -321,3 +333,144 @@ def test_confusion_matrix_png(tmp_path):
     pytest.importorskip("matplotlib")
     assert _plots.confusion_matrix([[5, 1], [0, 4]], ["background", "disk"], tmp_path / "cm.png")
     assert read_png(tmp_path / "cm.png").shape[2] in (3, 4)
+
+
+# ---------------------------------------------------------------- data options of train and evaluate
+
+
+def mask_folder(root, masks, rgb=False):
+    """root/images/iNN.png (grey) and root/masks/iNN.png from the given (H, W) or (H, W, 3) arrays."""
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for index, mask in enumerate(masks):
+        _plots.write_png(root / "images" / f"i{index:02d}.png", np.full((*mask.shape[:2], 3), 90, np.uint8))
+        _plots.write_png(root / "masks" / f"i{index:02d}.png", mask.astype(np.uint8) if not rgb else mask)
+    return root
+
+
+def supports(out_dir):
+    report = json.loads((out_dir / "report.json").read_text())
+    return [row["support"] for row in report["classes"].values()]
+
+
+@pytest.mark.parametrize("high", [1, 255])
+def test_evaluate_binary_masks(checkpoint, tmp_path, capsys, high):
+    """0/1 and 0/255 masks read with --mask-format binary: foreground is class 1."""
+    rng = np.random.default_rng(high)
+    masks = [high * (rng.random((SIZE, SIZE)) < 0.3) for _ in range(3)]
+    folder = mask_folder(tmp_path / "data", masks)
+    assert cli.main(["evaluate", str(checkpoint), "--data", str(folder), "--mask-format", "binary",
+                     "--overlays", "1", "--error-map", "--out", str(tmp_path / "out")]) == 0
+    ones = sum(int((mask == high).sum()) for mask in masks)
+    assert supports(tmp_path / "out") == [3 * SIZE * SIZE - ones, ones, 0]
+    assert read_png(tmp_path / "out" / "overlays" / "0000.png").shape[1] == 8 + 4 * 256 + 3 * 8 + 8  # 4 panels
+    assert (tmp_path / "out" / "iou_per_class.png").exists() == has_matplotlib()
+    capsys.readouterr()
+
+
+def test_evaluate_palette_masks(checkpoint, tmp_path):
+    colours = np.array([(0, 0, 0), (128, 0, 0), (0, 128, 0)], np.uint8)
+    labels = np.zeros((SIZE, SIZE), np.int64)
+    labels[2:10, 3:7] = 1  # 32 pixels
+    labels[20:25, 20:30] = 2  # 50 pixels
+    folder = mask_folder(tmp_path / "data", [colours[labels]], rgb=True)
+    assert cli.main(["evaluate", str(checkpoint), "--data", str(folder), "--palette", "0,0,0 #800000;0,128,0",
+                     "--out", str(tmp_path / "out"), "--overlays", "0"]) == 0
+    assert supports(tmp_path / "out") == [SIZE * SIZE - 82, 32, 50]
+    assert not (tmp_path / "out" / "overlays").exists()
+
+
+class StopBeforeTraining(Exception):
+    pass
+
+
+def stop_at_compile(monkeypatch, seen):
+    """Replace train's _compile: keep the first training batch and stop (no fit, no tracing)."""
+    def stop(model, args, train):
+        seen["batch"] = next(iter(train))
+        seen["model"] = model
+        raise StopBeforeTraining
+
+    monkeypatch.setattr("segzoo.cli.train._compile", stop)
+
+
+def recording(monkeypatch, name, seen):
+    """Wrap segzoo.cli.train.<name> so that its keyword arguments land in seen[name]."""
+    import segzoo.cli.train as train_module
+
+    real = getattr(train_module, name)
+
+    def wrapper(*args, **options):
+        seen.setdefault(name, []).append(options)
+        return real(*args, **options)
+
+    monkeypatch.setattr(train_module, name, wrapper)
+
+
+def test_train_folder_options_and_augment_choices(tmp_path, capsys, monkeypatch):
+    """--mask-format binary and --resize crop reach from_folders (0/255 masks of 32x40 come
+    out 0/1 and 32x32); --augment's options reach segzoo.data.augment with the run's seed."""
+    rng = np.random.default_rng(0)
+    for split in ("train", "validation"):
+        mask_folder(tmp_path / "data" / split, [255 * (rng.random((SIZE, SIZE + 8)) < 0.3) for _ in range(4)])
+    seen = {}
+    recording(monkeypatch, "from_folders", seen)
+    recording(monkeypatch, "augment", seen)
+    stop_at_compile(monkeypatch, seen)
+    with pytest.raises(StopBeforeTraining):
+        cli.main(["train", "--data", str(tmp_path / "data"), "--classes", "2", *TINY, "--mask-format", "binary",
+                  "--resize", "crop", "--augment", "flip=vertical,rotate90,zoom=0.1", "--seed", "3",
+                  "--out", str(tmp_path / "run")])
+    assert [(o["mask_format"], o["palette"], o["resize"]) for o in seen["from_folders"]] == [("binary", None, "crop")] * 2
+    assert seen["augment"] == [{"flip": "vertical", "rotate90": True, "zoom": 0.1, "seed": 3}]
+    images, masks = seen["batch"][:2]
+    assert tuple(images.shape) == (4, SIZE, SIZE, 3) and set(np.unique(masks.numpy())) <= {0, 1}
+    capsys.readouterr()
+
+
+def test_train_shapes_options_and_bare_augment(tmp_path, capsys, monkeypatch):
+    seen = {}
+    recording(monkeypatch, "augment", seen)
+    stop_at_compile(monkeypatch, seen)
+    with pytest.raises(StopBeforeTraining):
+        cli.main(["train", "--dataset", "shapes", "--images", "8", "--shapes", "disk,line", "--colours", "random",
+                  "--foreground-fraction", "0.1", *TINY, "--augment", "--out", str(tmp_path)])
+    assert seen["augment"] == [{"flip": "horizontal", "seed": 0}]  # the old --augment
+    assert seen["model"].num_classes == 3
+    assert "3 classes (background, disk, line)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, status, fragments", [
+    (["--augment", "zoom=x"], 2, ["--augment 'zoom=x': zoom needs a number"]),
+    (["--augment", "spin=1"], 2, ["unknown option 'spin'", "rotate90"]),
+    (["--resize", "squash"], 2, ["argument --resize: invalid choice: 'squash'"]),
+    (["--mask-format", "rgb"], 2, ["argument --mask-format: invalid choice: 'rgb'"]),
+    (["--palette", "0,0,0 300,0,0"], 2, ["palette must list one colour per class"]),
+    (["--mask-format", "palette"], 1, ["--mask-format palette needs --palette"]),
+    (["--palette", "0,0,0 9,9,9", "--mask-format", "binary"], 1, ["drop --mask-format binary or --palette"]),
+    (["--resize", "pad"], 1, ["resize='pad' pads masks with ignore_index"]),
+])
+def test_data_option_errors(data, args, status, fragments, capsys):
+    argv = ["train", "--data", str(data), "--classes", "3", *TINY, *args]
+    if status == 2:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2
+    else:
+        assert cli.main(argv) == 1
+    user_error(status, capsys.readouterr().err, "segzoo train", *fragments)
+
+
+def test_shapes_option_errors(capsys):
+    assert cli.main(["train", "--dataset", "shapes", "--shapes", "disk,blob"]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo train", "'blob'", "line")
+    assert cli.main(["train", "--dataset", "shapes", "--shapes", "disk,line", "--classes", "4"]) == 1
+    user_error(1, capsys.readouterr().err, "segzoo train", "that is --classes 3")
+
+
+def test_palette_and_augment_arguments():
+    from segzoo.cli import arguments
+
+    assert arguments.palette("0,0,0 #ff8000;1,2,3") == [(0, 0, 0), (255, 128, 0), (1, 2, 3)]
+    assert arguments.augmentation("flip=none, rotation=0.25,crop=24x16,noise=2") == {
+        "flip": None, "rotation": 0.25, "crop": (24, 16), "noise": 2.0}

@@ -72,3 +72,33 @@ def test_to_folders_writes_png_pairs(tmp_path):
 def test_bad_arguments(options, message):
     with pytest.raises(ConfigError, match=message):
         shapes(**{"n": 4, **options})
+
+
+def test_default_masks_are_unchanged_by_the_kinds_option():
+    """The zoo checkpoints were trained on the defaults: the masks of 7 classes (the five
+    shapes repeating) hash as before kinds= and the line kind existed (sha256 measured on
+    the earlier code)."""
+    import hashlib
+
+    split = shapes(10, image_size=32, seed=1, num_classes=7)
+    digest = hashlib.sha256()
+    for part in ("train", "validation"):
+        digest.update(np.ascontiguousarray(split.arrays[part][1]).tobytes())
+    assert digest.hexdigest() == "70a0bed4881193f8e5ae015b16cbb71391ee175828de804b00affb11b7aa7d99"
+
+
+def test_line_kind_is_a_thin_rare_class():
+    masks = shapes(40, image_size=64, num_classes=3, kinds=("disk", "line"), seed=3).arrays["train"][1]
+    disk, line = (masks == 1).mean(), (masks == 2).mean()
+    assert 0 < line < disk / 4
+    for mask in masks:  # a 2-pixel-wide segment: no line pixel has its 5x5 block all line
+        inside = mask == 2
+        if inside.any():
+            padded = np.pad(inside, 2)
+            full = np.ones_like(inside)
+            for dy in range(5):
+                for dx in range(5):
+                    full &= padded[dy:dy + 64, dx:dx + 64]
+            assert not full.any()
+    with pytest.raises(ConfigError, match="'blob'"):
+        shapes(4, image_size=32, num_classes=3, kinds=("disk", "blob"))

@@ -1,7 +1,10 @@
 """What several subcommands share: registering one, the model argument, sizes and names."""
 
+from segzoo.data import preprocessing_function
 from segzoo.errors import ConfigError
 from segzoo.hub import from_pretrained
+from segzoo.inference import to_labels
+from segzoo.plots import panels, save_picture
 
 
 def one_line(error):
@@ -48,3 +51,26 @@ def label_names(requested, dataset_names, model, labels):
     if requested:
         raise ConfigError(f"--class-names gives {len(requested)} names for {labels} classes.")
     return [f"class_{i}" for i in range(labels)]
+
+
+def write_overlays(model, data, names, folder, limit, errors=False):
+    """Panel pictures (image | ground truth | prediction, | errors with `errors`) of the first
+    `limit` images of `data`, (images in [0, 255], masks) batches, to folder/0000.png ..."""
+    if limit < 1:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    prepare = preprocessing_function(model.backbone)
+    written = 0
+    for images, masks, *_ in data:
+        x = prepare(images) if prepare is not None else images
+        predicted = to_labels(model.predict_on_batch(x), model.activation)
+        for image, truth, guess in zip(images.numpy(), masks.numpy(), predicted):
+            picture = panels(image, guess, len(names), truth=truth, class_names=names, errors=errors)
+            save_picture(picture, folder / f"{written:04d}.png")
+            written += 1
+            if written == limit:
+                break
+        if written == limit:
+            break
+    panes = "image | ground truth | prediction" + (" | errors" if errors else "")
+    print(f"overlays ({panes}): {written} in {folder}")

@@ -6,39 +6,24 @@ import sys
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from segzoo._plots import (
-    MATPLOTLIB_HINT,
-    enlarge,
-    overlay,
-    side_by_side,
-    training_curves,
-    write_png,
-)
 from segzoo.backbones import get_backbone_spec
 from segzoo.batchnorm import recalibrate_batchnorm
 from segzoo.callbacks import InferenceModeCheck
 from segzoo.cli import arguments
-from segzoo.cli.common import command, input_size, label_names
-from segzoo.data import (
-    augment,
-    class_weights,
-    from_folders,
-    preprocessing_function,
-    with_sample_weights,
-)
+from segzoo.cli.common import command, input_size, label_names, write_overlays
+from segzoo.data import augment, class_weights, from_folders, with_sample_weights
 from segzoo.data.weights import METHODS as WEIGHT_METHODS
 from segzoo.datasets import digits, shapes
-from segzoo.datasets.shapes import SHAPES
+from segzoo.datasets.shapes import COLOURS, EXTRA_SHAPES, SHAPES, shape_kinds
 from segzoo.errors import ConfigError, DataError
 from segzoo.evaluation import evaluate
 from segzoo.hub import from_pretrained, save_pretrained
-from segzoo.inference import to_labels
 from segzoo.losses import LOSS_NAMES, from_spec
 from segzoo.metrics import IoU
 from segzoo.models import build, get_architecture_spec
+from segzoo.plots import MATPLOTLIB_HINT, training_curves
 from segzoo.training import best_epoch, cosine_schedule, fit_best, with_preprocessing
 
 DATASETS = ("shapes", "digits")
@@ -59,7 +44,16 @@ def add_train(commands):
     source.add_argument("--mask-suffix", default="", metavar="SUFFIX",
                         help="--data: masks named <stem><suffix>.png")
     source.add_argument("--ignore-index", type=int, metavar="N", help="mask value of unlabelled pixels (e.g. 255)")
-    source.add_argument("--augment", action="store_true", help="random horizontal flips while training")
+    arguments.add_mask_options(source)
+    source.add_argument("--augment", nargs="?", const={"flip": "horizontal"}, type=arguments.augmentation,
+                        metavar="OPTIONS", help="augment training batches; bare: random horizontal flips; "
+                                                + arguments.AUGMENT_HELP)
+    source.add_argument("--shapes", type=arguments.names, metavar="KIND,...",
+                        help=f"--dataset shapes: the shape of class 1, 2, ... ({', '.join(SHAPES + EXTRA_SHAPES)})")
+    source.add_argument("--foreground-fraction", type=float, default=0.25, metavar="F",
+                        help="--dataset shapes: share of pixels covered by shapes (0.25)")
+    source.add_argument("--colours", choices=COLOURS, default="by_class",
+                        help="--dataset shapes: by_class (colour gives the class away) or random (read the shape)")
     model = parser.add_argument_group("model")
     model.add_argument("--arch", metavar="NAME", help="architecture (unet); segzoo list shows them")
     model.add_argument("--backbone", metavar="NAME", help="encoder (none: a plain encoder trained from scratch)")
@@ -87,6 +81,8 @@ def add_train(commands):
     fit.add_argument("--out", type=Path, default=Path("segzoo-run"), metavar="DIR", help="output folder (segzoo-run)")
     fit.add_argument("--overlays", type=int, default=4, metavar="N",
                      help="validation images drawn into --out/overlays (4)")
+    fit.add_argument("--error-map", action="store_true",
+                     help="overlays get a fourth panel: missed, false-alarm and wrong-class pixels")
 
 
 @dataclasses.dataclass
@@ -119,8 +115,7 @@ def run_train(args):
     report = evaluate(model, validation, class_names=names, ignore_index=args.ignore_index, print_table=True)
     _save_best(model, args.out / "best", names, report, data.name)
     _write_curves(history, args.out / "training_curves.png")
-    count = _write_training_overlays(model, data.validation, labels, args.out / "overlays", args.overlays)
-    print(f"overlays (image | ground truth | prediction): {count} in {args.out / 'overlays'}")
+    write_overlays(model, data.validation, names, args.out / "overlays", args.overlays, args.error_map)
 
 
 def _check_training_args(args):
@@ -138,6 +133,13 @@ def _check_training_args(args):
             raise ConfigError(f"--from-pretrained takes the model from the checkpoint: drop {', '.join(given)}.")
     elif args.data and args.classes is None:
         raise ConfigError("--data needs --classes (the number of classes, background included).")
+    if args.shapes and args.dataset != "shapes":
+        raise ConfigError("--shapes is an option of --dataset shapes.")
+    if args.shapes:
+        shape_kinds(len(args.shapes) + 1, args.shapes)  # unknown kinds fail before the model is built
+    if args.shapes and args.classes not in (None, len(args.shapes) + 1):
+        raise ConfigError(f"--shapes names {len(args.shapes)} shapes: that is --classes {len(args.shapes) + 1}, "
+                          f"not {args.classes} (or drop --classes).")
 
 
 def _split_folders(root):
@@ -162,7 +164,7 @@ def _split_folders(root):
 def _training_model(args):
     num_classes = args.classes
     if num_classes is None and args.dataset:
-        num_classes = DIGITS_CLASSES if args.dataset == "digits" else 4
+        num_classes = DIGITS_CLASSES if args.dataset == "digits" else len(args.shapes or SHAPES[:3]) + 1
     if args.from_pretrained:
         return from_pretrained(args.from_pretrained, num_classes=num_classes, activation="auto")
     backbone = args.backbone or "none"
@@ -184,7 +186,8 @@ def _training_data(args, folders, size, labels):
         def read(split, shuffle):
             return from_folders(
                 *folders[split], image_size=size, num_classes=labels, mask_suffix=args.mask_suffix,
-                batch_size=args.batch_size, shuffle=shuffle, seed=args.seed, ignore_index=args.ignore_index)
+                batch_size=args.batch_size, shuffle=shuffle, seed=args.seed, ignore_index=args.ignore_index,
+                **arguments.mask_options(args))
 
         return TrainingData(read("train", True), read("validation", False), None, args.data.resolve().name)
     if size[0] != size[1]:
@@ -195,15 +198,18 @@ def _training_data(args, folders, size, labels):
         split = digits(args.images, image_size=size[0], seed=args.seed, batch_size=args.batch_size)
         names = ["background"] + [f"digit {d}" for d in range(10)]
     else:
+        kinds = shape_kinds(labels, args.shapes)
         split = shapes(args.images, image_size=size[0], num_classes=labels, seed=args.seed,
-                       batch_size=args.batch_size)
-        names = ["background"] + [_shape_name(k) for k in range(1, labels)]
+                       batch_size=args.batch_size, foreground_fraction=args.foreground_fraction, kinds=args.shapes,
+                       colours=args.colours)
+        names = ["background"] + _shape_names(kinds)
     return TrainingData(split.train, split.validation, names, f"segzoo-{args.dataset}")
 
 
-def _shape_name(label):
-    name = SHAPES[(label - 1) % len(SHAPES)]
-    return name if label <= len(SHAPES) else f"{name} {label}"
+def _shape_names(kinds):
+    """A kind drawn by several classes is named with the label: 'disk', ..., 'disk 6'."""
+    return [kind if kinds.count(kind) == 1 or kinds.index(kind) == label else f"{kind} {label + 1}"
+            for label, kind in enumerate(kinds)]
 
 
 def _training_batches(args, data, labels):
@@ -214,7 +220,7 @@ def _training_batches(args, data, labels):
         weights = class_weights(data, labels, method=method, ignore_index=args.ignore_index)
         print(f"class weights ({method}): " + ", ".join(f"{w:.3g}" for w in weights))
     if args.augment:
-        data = data.map(augment(flip="horizontal", seed=args.seed), num_parallel_calls=tf.data.AUTOTUNE)
+        data = data.map(augment(**args.augment, seed=args.seed), num_parallel_calls=tf.data.AUTOTUNE)
     if weights is not None:
         data = with_sample_weights(data, weights, ignore_index=args.ignore_index)
     return data
@@ -254,22 +260,3 @@ def _write_curves(history, path):
         print(f"training curves: {path}")
     else:
         print(f"skipped {path.name}: {MATPLOTLIB_HINT}")
-
-
-def _write_training_overlays(model, validation, labels, folder, limit):
-    folder.mkdir(parents=True, exist_ok=True)
-    prepare = preprocessing_function(model.backbone)
-    written = 0
-    for images, masks, *_ in validation:
-        if written >= limit:
-            break
-        x = prepare(images) if prepare is not None else images
-        predicted = to_labels(model.predict_on_batch(x), model.activation)
-        for image, truth, guess in zip(images.numpy(), masks.numpy(), predicted):
-            if written >= limit:
-                break
-            panel = side_by_side(image.astype(np.uint8), overlay(image, truth, labels),
-                                        overlay(image, guess, labels))
-            write_png(folder / f"{written:04d}.png", enlarge(panel))
-            written += 1
-    return written

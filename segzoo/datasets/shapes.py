@@ -7,13 +7,15 @@ from segzoo.datasets._split import make_split
 from segzoo.errors import ConfigError
 
 SHAPES = ("disk", "square", "triangle", "ring", "cross")
+# Kinds only drawn when asked for by name (kinds=...): the defaults stay as they were.
+EXTRA_SHAPES = ("line",)
 
 
 COLOURS = ("by_class", "random")
 
 
 def shapes(n, image_size=128, num_classes=4, foreground_fraction=0.25, objects_per_image=3,
-           seed=0, validation_fraction=0.2, batch_size=8, colours="by_class"):
+           seed=0, validation_fraction=0.2, batch_size=8, colours="by_class", kinds=None):
     """n images (image_size x image_size x 3, values 0-255) with masks of num_classes
     classes: 0 is the textured background, class k >= 1 is one shape kind (disk, square,
     triangle, ring, cross, repeating) in its own colour family.
@@ -21,11 +23,14 @@ def shapes(n, image_size=128, num_classes=4, foreground_fraction=0.25, objects_p
     foreground_fraction: the share of pixels covered by shapes on average; 0.05 gives a
     heavily imbalanced set (background 95 %). colours: "by_class" (colour gives the class
     away: an easy task) or "random" (any hue for any shape: the class must be read from
-    the shape). Returns Split(train, validation, arrays).
+    the shape). kinds: the shape of each class 1, 2, ... by name, from SHAPES and "line"
+    (a segment about 2 pixels wide at 64 px: a thin class); None repeats SHAPES.
+    Returns Split(train, validation, arrays).
     """
     _check(n, image_size, num_classes, foreground_fraction, objects_per_image, validation_fraction)
     if colours not in COLOURS:
         raise ConfigError(f"colours must be one of {COLOURS}, got {colours!r}.")
+    kinds = shape_kinds(num_classes, kinds)
     rng = np.random.default_rng(seed)
     palette = _class_colours(num_classes, rng) if colours == "by_class" else None
     images = np.empty((n, image_size, image_size, 3), np.uint8)
@@ -33,8 +38,20 @@ def shapes(n, image_size=128, num_classes=4, foreground_fraction=0.25, objects_p
     # Radius such that objects_per_image shapes of mean area ~ (2r)² * 0.6 cover the fraction.
     radius = image_size * np.sqrt(foreground_fraction / (objects_per_image * 4 * 0.6))
     for index in range(n):
-        images[index], masks[index] = _draw(rng, image_size, num_classes, palette, radius, objects_per_image)
+        images[index], masks[index] = _draw(rng, image_size, kinds, palette, radius, objects_per_image)
     return make_split(images, masks, validation_fraction, batch_size, seed)
+
+
+def shape_kinds(num_classes, kinds=None):
+    """The shape name of each class 1 .. num_classes - 1."""
+    if kinds is None:
+        return tuple(SHAPES[(label - 1) % len(SHAPES)] for label in range(1, num_classes))
+    kinds = tuple(kinds)
+    unknown = [kind for kind in kinds if kind not in SHAPES + EXTRA_SHAPES]
+    if unknown or len(kinds) != num_classes - 1:
+        raise ConfigError(f"kinds must name {num_classes - 1} shapes (one per class after the background) "
+                          f"from {SHAPES + EXTRA_SHAPES}, got {kinds!r}.")
+    return kinds
 
 
 def _check(n, image_size, num_classes, foreground_fraction, objects_per_image, validation_fraction):
@@ -62,15 +79,18 @@ def _hue_to_rgb(hue):
     return 60 + 150 * channels
 
 
-def _draw(rng, size, num_classes, palette, radius, objects):
+def _draw(rng, size, kinds, palette, radius, objects):
     image = _background(rng, size)
     mask = np.zeros((size, size), np.uint8)
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
     for _ in range(objects):
-        label = int(rng.integers(1, num_classes))
+        label = int(rng.integers(1, len(kinds) + 1))
         r = radius * rng.uniform(0.7, 1.3)
         cy, cx = rng.uniform(r, size - r, size=2) if size > 2 * r else (size / 2, size / 2)
-        inside = _shape_mask(SHAPES[(label - 1) % len(SHAPES)], yy - cy, xx - cx, r)
+        if kinds[label - 1] == "line":  # an extra draw, for this kind only
+            inside = _line_mask(yy - cy, xx - cx, r, rng.uniform(0, np.pi))
+        else:
+            inside = _shape_mask(kinds[label - 1], yy - cy, xx - cx, r)
         base = palette[label - 1] if palette is not None else _hue_to_rgb(rng.uniform())
         colour = base + rng.normal(0, 12, size=3)
         texture = rng.normal(0, 10, size=(size, size, 1))
@@ -101,3 +121,10 @@ def _shape_mask(kind, dy, dx, r):
         distance = dy**2 + dx**2
         return (distance <= r**2) & (distance >= (0.55 * r) ** 2)
     return ((np.abs(dy) <= 0.3 * r) & (np.abs(dx) <= r)) | ((np.abs(dx) <= 0.3 * r) & (np.abs(dy) <= r))
+
+
+def _line_mask(dy, dx, r, angle):
+    """A segment of length 2r at `angle`, about 2 pixels wide whatever the image size."""
+    along = dx * np.cos(angle) + dy * np.sin(angle)
+    across = dy * np.cos(angle) - dx * np.sin(angle)
+    return (np.abs(along) <= r) & (np.abs(across) <= 1.0)
