@@ -50,10 +50,11 @@ def best_epoch(history, monitor="val_iou", mode="max"):
     return index, scores[index]
 
 
-def with_preprocessing(data, backbone):
-    """(x, y[, w]) batches of [0, 255] images with `backbone`'s input convention applied
-    to x (unchanged for a backbone that normalises raw pixels itself)."""
-    prepare = preprocessing_function(backbone)
+def with_preprocessing(data, model):
+    """(x, y[, w]) batches of [0, 255] images with the input convention of `model` (a segzoo
+    model, or a backbone name) applied to x; unchanged when the model normalises raw
+    pixels itself or includes its preprocessing layer."""
+    prepare = preprocessing_function(model)
     if prepare is None:
         return data
     return data.map(lambda x, *rest: (prepare(x), *rest), num_parallel_calls=tf.data.AUTOTUNE)

@@ -109,3 +109,14 @@ def local_hub(monkeypatch):
         monkeypatch.setattr(_detect_agent, "_registry", {"standardEnvVars": [], "harnesses": {}})
         yield server
         assert trap.requests == [], "a request ignored HF_ENDPOINT"
+
+
+def assert_image_panel(picture, image, margin=8, title=24, gap=8, min_size=256):
+    """The overlay is image | prediction side by side, below a title band: the first panel
+    is the image enlarged k times by nearest neighbour, k the least with k*h >= min_size."""
+    k = -(-min_size // image.shape[0])
+    height, width = k * image.shape[0], k * image.shape[1]
+    assert picture.shape[1] == 2 * margin + 2 * width + gap
+    top = margin + title
+    np.testing.assert_array_equal(picture[top:top + height, margin:margin + width],
+                                  np.repeat(np.repeat(image, k, axis=0), k, axis=1))

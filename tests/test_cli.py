@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import assert_image_panel
 import tensorflow as tf
 
 import segzoo
@@ -259,7 +260,9 @@ def test_predict_subprocess_keeps_each_image_size(checkpoint, data, tmp_path):
     for stem, shape in (("odd", (45, 70)), ("00000", (SIZE, SIZE)), ("00001", (SIZE, SIZE))):
         mask = read_png(tmp_path / "out" / "masks" / f"{stem}.png")
         assert mask.shape == (*shape, 1) and mask.max() < 3
-        assert read_png(tmp_path / "out" / "overlays" / f"{stem}.png").shape == (*shape, 3)
+        picture = read_png(tmp_path / "out" / "overlays" / f"{stem}.png")
+        image = read_png(odd if stem == "odd" else data / "validation" / "images" / f"{stem}.png")
+        assert_image_panel(picture, image)
 
 
 def test_predict_matches_the_model_and_reports_bad_inputs(checkpoint, data, tmp_path, capsys):

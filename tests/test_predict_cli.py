@@ -4,6 +4,7 @@ the files it writes hold what segzoo.predict returns for the same options."""
 import keras
 import numpy as np
 import pytest
+from conftest import assert_image_panel
 import tensorflow as tf
 
 import segzoo
@@ -42,7 +43,8 @@ def test_tiles_tta_threshold_and_probabilities(checkpoint, photo, tmp_path, caps
     saved = np.load(tmp_path / "probabilities" / "wide.npy")
     assert saved.dtype == np.float16 and saved.shape == (50, 90, 1)
     np.testing.assert_allclose(saved, probabilities, atol=1e-3)
-    assert read_png(tmp_path / "overlays" / "wide.png").shape == (50, 90, 3)
+    assert_image_panel(read_png(tmp_path / "overlays" / "wide.png"), read_png(photo))
+
 
 
 def last_error_line(capsys):

@@ -59,7 +59,7 @@ def write_overlays(model, data, names, folder, limit, errors=False):
     if limit < 1:
         return
     folder.mkdir(parents=True, exist_ok=True)
-    prepare = preprocessing_function(model.backbone)
+    prepare = preprocessing_function(model)
     written = 0
     for images, masks, *_ in data:
         x = prepare(images) if prepare is not None else images

@@ -48,7 +48,7 @@ def run_evaluate(args):
         mask_suffix=args.mask_suffix, batch_size=args.batch_size, shuffle=False, ignore_index=args.ignore_index,
         **options)
     names = label_names(None, None, model, labels)
-    report = evaluate(model, with_preprocessing(data, model.backbone), class_names=names,
+    report = evaluate(model, with_preprocessing(data, model), class_names=names,
                       ignore_index=args.ignore_index, print_table=True)
     if args.out:
         _write_report(report, names, args.out)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segzoo._plots import overlay, write_png
+from segzoo.plots import panels, save_picture, write_png
 from segzoo.cli import arguments
 from segzoo.cli.common import add_model_argument, command, load_model
 from segzoo.data.files import IMAGE_EXTENSIONS
@@ -48,12 +48,15 @@ def run_predict(args):
             folder.mkdir(parents=True, exist_ok=True)
     options = {"tile": args.tile, "overlap": args.overlap, "blend": args.blend, "tta": args.tta,
                "threshold": args.threshold, "input_size": args.image_size, "progress": args.progress,
-               "return_probabilities": True}
+               "return_probabilities": args.probabilities}
+    names = list(getattr(model, "class_names", ()) or ())
+    names = names if len(names) == labels else None  # e.g. one name for a sigmoid head: "class i" instead
     for path in paths:  # one at a time: a folder of photos need not fit in memory
         image = read_image(path)
-        predicted, probabilities = predict(model, image, **options)
+        result = predict(model, image, **options)
+        predicted, probabilities = result if args.probabilities else (result, None)
         write_png(folders["masks"] / f"{path.stem}.png", predicted.astype(np.uint8 if labels <= 256 else np.uint16))
-        write_png(folders["overlays"] / f"{path.stem}.png", overlay(image, predicted, labels))
+        save_picture(panels(image, predicted, labels, class_names=names), folders["overlays"] / f"{path.stem}.png")
         if args.probabilities:
             np.save(folders["probabilities"] / f"{path.stem}.npy", probabilities.astype(np.float16))
     written = "class-id masks in {masks}, overlays in {overlays}".format(**folders)

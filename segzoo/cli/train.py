@@ -104,8 +104,8 @@ def run_train(args):
     names = label_names(args.class_names, data.class_names, model, labels)
     print(f"{model.name}: {model.count_params():,} parameters, {size[0]}x{size[1]} images, "
           f"{labels} classes ({', '.join(names)}); writing to {args.out}")
-    train = with_preprocessing(_training_batches(args, data.train, labels), model.backbone)
-    validation = with_preprocessing(data.validation, model.backbone)
+    train = with_preprocessing(_training_batches(args, data.train, labels), model)
+    validation = with_preprocessing(data.validation, model)
     _compile(model, args, train)
     args.out.mkdir(parents=True, exist_ok=True)
     history = _fit(model, args, train, validation)

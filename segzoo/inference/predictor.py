@@ -78,9 +78,9 @@ def predict(model, images, *, batch_size=8, tile=None, overlap=0.25, blend="gaus
 def model_preprocessing(model):
     """The callable that turns [0, 255] pixels into what the model expects, or None when
     the model does it itself (include_preprocessing) or is not a segzoo model."""
-    if getattr(model, "include_preprocessing", False) or not hasattr(model, "backbone"):
+    if not hasattr(model, "include_preprocessing"):
         return None
-    return preprocessing_function(model.backbone)
+    return preprocessing_function(model)
 
 
 def _check_options(threshold, batch_size, padding, input_size, tile):

@@ -45,6 +45,8 @@ def panels(image, prediction, num_classes, truth=None, class_names=None, errors=
 
 def _legend_groups(num_classes, class_names, errors):
     names = list(class_names or [f"class {i}" for i in range(num_classes)])
+    if len(names) < num_classes:
+        raise ValueError(f"{len(names)} class names for {num_classes} classes (the background counts): {names}")
     colours = class_colours(max(num_classes, 2))
     groups = [[(names[i], colours[i]) for i in range(1, num_classes)]]
     if errors:  # on a row of their own
