@@ -1,4 +1,4 @@
-"""FPN, LinkNet and UNet++ against their papers' block structure and against
+"""FPN, LinkNet, UNet++ and Attention U-Net against their papers' block structure and against
 segmentation_models.pytorch's decoders (the parameter count of decoder + head over the
 same encoder widths)."""
 
@@ -138,3 +138,25 @@ def test_fpn_bad_options(options, message):
 def test_linknet_takes_one_decoder_width():
     with pytest.raises(ConfigError, match="decoder_filters must be 1 positive integer for"):
         segzoo.build("linknet", backbone="none", num_classes=2, encoder_filters=4, decoder_filters=(32, 16))
+
+
+def test_attention_gates_follow_the_paper(rng):
+    """Oktay et al.'s additive gate on every skip: its parameters by the paper's formula
+    (W_x without bias, W_g and psi with), alpha in (0, 1), the gated skip = skip * alpha."""
+    model = segzoo.build("attention_unet", backbone="none", num_classes=2, input_shape=(32, 32, 3), depth=3,
+                         encoder_filters=(4, 6, 8, 10), decoder_filters=(12, 10, 8))
+    # the gating signal is the upsampled decoder input: the deepest feature (10), then the stage outputs
+    for stage, (skip_width, gate_width) in enumerate([(8, 10), (6, 12), (4, 10)], start=1):
+        inner = skip_width // 2
+        names = [f"decoder_stage{stage}_gate_{part}_conv" for part in ("x", "g", "psi")]
+        counted = sum(int(np.prod(w.shape)) for name in names for w in model.get_layer(name).trainable_weights)
+        assert counted == skip_width * inner + (gate_width * inner + inner) + (inner + 1)
+    x = rng.uniform(-1, 1, (2, 32, 32, 3)).astype("float32")  # preprocessed-scale input: no saturated sigmoid
+    probe = keras.Model(model.input, [model.get_layer(f"decoder_stage{s}_{part}").output
+                                      for s in (1, 2, 3) for part in ("gate_alpha", "gate_apply")])
+    outputs = [keras.ops.convert_to_numpy(o) for o in probe(x, training=False)]
+    features = model.encoder(x, training=False)
+    for stage, stride in enumerate((4, 2, 1)):
+        alpha, gated = outputs[2 * stage], outputs[2 * stage + 1]
+        assert alpha.shape[-1] == 1 and 0.0 < alpha.min() and alpha.max() < 1.0
+        np.testing.assert_allclose(gated, keras.ops.convert_to_numpy(features[stride]) * alpha, rtol=1e-5, atol=1e-6)

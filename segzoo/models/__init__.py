@@ -1,6 +1,14 @@
 """Architectures: decoders over the backbones' {stride: feature} dicts, and the model class."""
 
-from segzoo.models import encoder_decoder, fpn, linknet, resunet, unet, unetplusplus  # noqa: F401  (registration)
+from segzoo.models import (  # noqa: F401  (registration)
+    attention_unet,
+    encoder_decoder,
+    fpn,
+    linknet,
+    resunet,
+    unet,
+    unetplusplus,
+)
 from segzoo.models._spec import ArchitectureSpec
 from segzoo.models.preprocessing import CONVENTIONS, Preprocessing, preprocess
 from segzoo.models.segmentation_model import (
