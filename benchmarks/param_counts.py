@@ -34,6 +34,9 @@ def _smp_decoder_and_head(architecture, channels, smp):
     elif architecture == "linknet":
         decoder = smp["linknet"](channels, prefinal_channels=32, n_blocks=5)
         head = smp["head"](32, CLASSES, kernel_size=1)
+    elif architecture == "segformer":
+        decoder = smp["segformer"](channels, encoder_depth=5, segmentation_channels=256)
+        head = smp["head"](256, CLASSES, kernel_size=1, upsampling=4)
     elif architecture in ("unet", "unetplusplus"):
         decoder = smp[architecture](channels, (256, 128, 64, 32, 16), n_blocks=5)
         head = smp["head"](16, CLASSES, kernel_size=3)

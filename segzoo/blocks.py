@@ -96,7 +96,7 @@ def upsample_by(x, factor, name):
     if factor < 1 or factor & (factor - 1):
         raise ValueError(f"upsampling factor must be a power of two, got {factor}")
     for step in range(factor.bit_length() - 1):
-        x = LinearUpsampling(name=f"{name}{step + 1}" if factor > 2 else name)(x)
+        x = LinearUpsampling(name=f"{name}_{step + 1}" if factor > 2 else name)(x)
     return x
 
 

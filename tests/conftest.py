@@ -11,7 +11,8 @@ import pytest  # noqa: E402
 
 # Every backbone family the issue names; the full list is checked in test_backbones.py.
 FAMILIES = ("mobilenetv2", "resnet50", "resnet50v2", "efficientnetb0", "efficientnetv2b0", "none")
-ARCHITECTURES = ("unet", "resunet", "encoder_decoder", "fpn", "linknet", "unetplusplus", "attention_unet")
+ARCHITECTURES = ("unet", "resunet", "encoder_decoder", "fpn", "linknet", "unetplusplus", "attention_unet",
+                 "segformer")
 
 
 def small_options(backbone):

@@ -17,7 +17,8 @@ def _stub_packages():
     root = spec.submodule_search_locations[0]
     for name, folder in [("", ""), (".base", "/base"), (".decoders", "/decoders"),
                          (".decoders.fpn", "/decoders/fpn"), (".decoders.linknet", "/decoders/linknet"),
-                         (".decoders.unet", "/decoders/unet"), (".decoders.unetplusplus", "/decoders/unetplusplus")]:
+                         (".decoders.unet", "/decoders/unet"), (".decoders.unetplusplus", "/decoders/unetplusplus"),
+                         (".decoders.segformer", "/decoders/segformer")]:
         full = "segmentation_models_pytorch" + name
         if full not in sys.modules:
             package = types.ModuleType(full)
@@ -28,7 +29,7 @@ def _stub_packages():
 
 def load():
     """{"fpn": FPNDecoder, "linknet": LinknetDecoder, "unet": UnetDecoder, "unetplusplus":
-    UnetPlusPlusDecoder, "head": SegmentationHead}, or None
+    UnetPlusPlusDecoder, "segformer": SegformerDecoder, "head": SegmentationHead}, or None
     when smp or torch is not installed."""
     if importlib.util.find_spec("torch") is None or _stub_packages() is None:
         return None
@@ -38,6 +39,7 @@ def load():
         "unet": importlib.import_module("segmentation_models_pytorch.decoders.unet.decoder").UnetDecoder,
         "unetplusplus": importlib.import_module(
             "segmentation_models_pytorch.decoders.unetplusplus.decoder").UnetPlusPlusDecoder,
+        "segformer": importlib.import_module("segmentation_models_pytorch.decoders.segformer.decoder").SegformerDecoder,
         "head": importlib.import_module("segmentation_models_pytorch.base.heads").SegmentationHead,
     }
 

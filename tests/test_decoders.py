@@ -160,3 +160,29 @@ def test_attention_gates_follow_the_paper(rng):
         alpha, gated = outputs[2 * stage], outputs[2 * stage + 1]
         assert alpha.shape[-1] == 1 and 0.0 < alpha.min() and alpha.max() < 1.0
         np.testing.assert_allclose(gated, keras.ops.convert_to_numpy(features[stride]) * alpha, rtol=1e-5, atol=1e-6)
+
+
+@needs_smp
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_segformer_parameters_equal_smp(backbone):
+    model = segzoo.build("segformer", backbone=backbone, num_classes=4, input_shape=(64, 64, 3), **BACKBONES[backbone])
+    decoder = SMP["segformer"](_smp_channels(model), encoder_depth=5, segmentation_channels=256)
+    head = SMP["head"](256, 4, kernel_size=1, upsampling=4)
+    assert _decoder_and_head(model) == smp_decoders.parameter_count(decoder) + smp_decoders.parameter_count(head)
+
+
+def test_segformer_resamples_every_level_to_stride_4(rng):
+    """Each level's linear embedding meets at stride 4; from stride 2 that is a bilinear
+    resize to half size (tf.image.resize as the reference), from deeper ones upsampling."""
+    import tensorflow as tf
+
+    model = segzoo.build("segformer", backbone="none", num_classes=3, input_shape=(64, 64, 3), depth=5,
+                         encoder_filters=4, decoder_filters=(8,))
+    names = {2: "decoder_resample2", 4: "decoder_mlp4", 8: "decoder_resample8", 16: "decoder_resample16_2",
+             32: "decoder_resample32_3"}
+    assert all(model.get_layer(name).output.shape == (None, 16, 16, 8) for name in names.values())
+    assert model.get_layer("decoder_concat").output.shape == (None, 16, 16, 5 * 8)
+    probe = keras.Model(model.input, [model.get_layer("decoder_mlp2").output, model.get_layer("decoder_resample2").output])
+    embedded, resampled = probe(rng.uniform(-1, 1, (1, 64, 64, 3)).astype("float32"))
+    reference = tf.image.resize(keras.ops.convert_to_numpy(embedded), (16, 16), method="bilinear")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(resampled), reference.numpy(), atol=1e-5)

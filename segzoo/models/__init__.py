@@ -6,6 +6,7 @@ from segzoo.models import (  # noqa: F401  (registration)
     fpn,
     linknet,
     resunet,
+    segformer,
     unet,
     unetplusplus,
 )
