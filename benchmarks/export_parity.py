@@ -25,30 +25,9 @@ import tensorflow as tf
 
 import segzoo
 from benchmarks._machine import load, machine
-from segzoo.export import EXPORT_FORMATS, export_model
+from segzoo.export import EXPORT_FORMATS, export_model, run_exported
 
 NEEDS = {"onnx": ("tf2onnx", "onnxruntime"), "openvino": ("openvino",), "litert": (), "tf_saved_model": ()}
-
-
-def run(path, format, x):
-    if format == "tf_saved_model":
-        loaded = tf.saved_model.load(str(path))
-        return loaded.serve(x).numpy()
-    if format == "onnx":
-        import onnxruntime
-        session = onnxruntime.InferenceSession(str(path))
-        return session.run(None, {session.get_inputs()[0].name: x})[0]
-    if format == "openvino":
-        import openvino
-        return openvino.Core().compile_model(str(path), "CPU")(x)[0]
-    from ai_edge_litert.interpreter import Interpreter
-    interpreter = Interpreter(model_path=str(path))
-    entry = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(entry["index"], x.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(entry["index"], x)
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
 
 def labels(probabilities):
@@ -92,7 +71,7 @@ def measure(label, model, images, folder):
         start = time.perf_counter()
         path = export_model(model, Path(folder) / f"{model.name}{suffix}", format)
         seconds = time.perf_counter() - start
-        got = run(path, format, x)
+        got = run_exported(path, format, x)
         difference = float(np.abs(got - expected).max())
         flipped = float(np.mean(labels(got) != labels(expected)))
         print(f"| {label} | {format} | {difference:.1e} | {flipped:.2%} | "

@@ -2,6 +2,7 @@
 SavedModel, ONNX, OpenVINO IR or LiteRT (TFLite). docs/export.md has what each needs."""
 
 import importlib
+import warnings
 from pathlib import Path
 
 import tensorflow as tf
@@ -22,10 +23,7 @@ _SUFFIXES = {"openvino": ".xml", "litert": ".tflite"}
 def check_export_format(format):
     """Keras' name of `format` (an alias is mapped); a ConfigError for an unknown format or
     one whose converter is not installed, naming the pip package."""
-    name = FORMAT_ALIASES.get(format, format)
-    if name not in EXPORT_FORMATS:
-        names = ", ".join([*EXPORT_FORMATS, *FORMAT_ALIASES])
-        raise ConfigError(f"unknown export format {format!r}; use one of {names}.")
+    name = _format_name(format)
     if name in _CONVERTERS:
         module, package = _CONVERTERS[name]
         try:
@@ -35,6 +33,14 @@ def check_export_format(format):
                 f"{name} export needs {package}: pip install {package} (or use another format: "
                 f"{', '.join(f for f in EXPORT_FORMATS if f != name)})."
             ) from None
+    return name
+
+
+def _format_name(format):
+    name = FORMAT_ALIASES.get(format, format)
+    if name not in EXPORT_FORMATS:
+        names = ", ".join([*EXPORT_FORMATS, *FORMAT_ALIASES])
+        raise ConfigError(f"unknown export format {format!r}; use one of {names}.")
     return name
 
 
@@ -69,3 +75,38 @@ def with_preprocessing(model, include):
     rebuilt = SegmentationModel.from_config(config)
     rebuilt.set_weights(model.get_weights())  # the layer has no weights: the lists match
     return rebuilt
+
+
+def run_exported(path, format, x):
+    """The output of an exported model on the float32 batch `x`, computed by the format's own
+    runtime (TensorFlow, onnxruntime, OpenVINO, LiteRT): to check an export against Keras'
+    predictions before shipping it."""
+    format = _format_name(format)
+    if format == "tf_saved_model":
+        loaded = tf.saved_model.load(str(path))  # keep it referenced while serving
+        return loaded.serve(x).numpy()
+    if format == "onnx":
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(path))
+        return session.run(None, {session.get_inputs()[0].name: x})[0]
+    if format == "openvino":
+        import openvino
+
+        return openvino.Core().compile_model(str(path), "CPU")(x)[0]
+    return _run_litert(path, x)
+
+
+def _run_litert(path, x):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # TensorFlow's own, deprecated in favour of ai-edge-litert
+        warnings.filterwarnings("ignore", ".*tf.lite.Interpreter is deprecated")
+        Interpreter = tf.lite.Interpreter
+    interpreter = Interpreter(model_path=str(path))
+    entry = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(entry["index"], x.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(entry["index"], x)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])

@@ -13,18 +13,16 @@ import importlib.util
 import os
 import subprocess
 import sys
-import warnings
 
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import segzoo
 from segzoo import cli
 from segzoo.backbones._spec import BACKBONES
 from segzoo.errors import ConfigError
-from segzoo.export import EXPORT_FORMATS, check_export_format, export_model
+from segzoo.export import EXPORT_FORMATS, check_export_format, export_model, run_exported
 
 ATOL = 1e-4
 # format -> the module its runtime needs (None: TensorFlow's own)
@@ -53,36 +51,6 @@ def needs(format):
     for module in (CONVERTERS.get(format), RUNTIMES[format]):
         if module and importlib.util.find_spec(module) is None:
             pytest.skip(f"{format} needs {module} (pip install {module}); see docs/export.md")
-
-
-def run_artefact(path, format, x):
-    """The exported artefact's output on x, computed by its own runtime."""
-    if format == "tf_saved_model":
-        loaded = tf.saved_model.load(str(path))  # keep it referenced while serving
-        return loaded.serve(x).numpy()
-    if format == "onnx":
-        import onnxruntime
-        session = onnxruntime.InferenceSession(str(path))
-        return session.run(None, {session.get_inputs()[0].name: x})[0]
-    if format == "openvino":
-        import openvino
-        return openvino.Core().compile_model(str(path), "CPU")(x)[0]
-    return run_litert(path, x)
-
-
-def run_litert(path, x):
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:  # TensorFlow's own, deprecated in favour of ai-edge-litert
-        warnings.filterwarnings("ignore", ".*tf.lite.Interpreter is deprecated")
-        Interpreter = tf.lite.Interpreter
-    interpreter = Interpreter(model_path=str(path))
-    entry = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(entry["index"], x.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(entry["index"], x)
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
 
 def user_error(err, fragment):
@@ -117,7 +85,7 @@ def test_exported_model_takes_raw_pixels_and_matches_keras(format, checkpoint, c
     model = segzoo.from_pretrained(checkpoint)
     assert model.preprocessing == "caffe" and not model.include_preprocessing
     expected = predict(model, caffe(x))
-    np.testing.assert_allclose(run_artefact(path, format, x), expected, atol=ATOL)
+    np.testing.assert_allclose(run_exported(path, format, x), expected, atol=ATOL)
     assert np.abs(predict(model, x) - expected).max() > 1e-3  # the preprocessing mattered
 
 
@@ -131,7 +99,7 @@ def test_savedmodel_alias_in_a_fresh_process_reproduces_the_golden_output(checkp
     assert result.returncode == 0, result.stderr[-4000:]
     assert result.stdout.strip().endswith(str(path))
     with np.load(checkpoint / "input.npz") as x, np.load(checkpoint / "output.npz") as y:
-        np.testing.assert_allclose(run_artefact(path, "tf_saved_model", x["input"]), y["output"], atol=ATOL)
+        np.testing.assert_allclose(run_exported(path, "tf_saved_model", x["input"]), y["output"], atol=ATOL)
 
 
 def test_format_names_and_aliases():
